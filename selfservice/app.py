@@ -1,0 +1,123 @@
+"""Builds the portal: a Starlette app made from one validated :class:`Settings`.
+
+``create_portal`` loads and renders the content, opens (and if needed builds) the search
+index and the Jinja environment *before* it returns, so a misconfiguration fails at start-up
+with a message naming the field, and the first request is as fast as the thousandth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import Mount, Route
+
+from .content import load_library
+from .search import SearchIndex
+from .security import BodyLimitMiddleware, CORSMiddleware, SecurityHeadersMiddleware
+from .settings import Settings
+from .state import PortalState
+from .templating import build_environment
+from .theming import StaticAssets, Theme, load_theme
+from .views import api, pages, search
+
+__all__ = ["Portal", "create_portal"]
+
+log = logging.getLogger("selfservice")
+
+
+class Portal(Starlette):
+    """The ASGI app :func:`create_portal` returns; ``portal.ss`` holds its state."""
+
+    ss: PortalState
+
+
+def _error_handlers() -> dict[Any, Any]:
+    return {HTTPException: pages.http_error, Exception: pages.server_error}
+
+
+async def _watch(state: PortalState) -> None:
+    """Writers' mode: reload within a second of a saved file (watchfiles, debounced)."""
+    from watchfiles import awatch
+
+    async for _changes in awatch(*state.settings.content_paths, debounce=150, step=50):
+        try:
+            slugs = await asyncio.to_thread(state.reload_content)
+            if slugs:
+                log.info("reloaded %d article(s): %s", len(slugs), ", ".join(sorted(slugs)[:10]))
+        except Exception:  # a bad save must never stop the watcher
+            log.exception("content reload failed; keeping the previous version")
+
+
+def create_portal(settings: Settings | None = None, /, **overrides: Any) -> Portal:
+    """Build the help-centre ASGI app. Mount it anywhere: ``Mount("/help", app=portal)``.
+
+    Pass a :class:`Settings` or its fields as keyword arguments; the settings are
+    validated here and :class:`~selfservice.errors.SettingsError` names the first bad field.
+    """
+    if settings is None:
+        settings = Settings(**overrides)
+    elif overrides:
+        raise TypeError("pass either a Settings object or keyword arguments, not both")
+    settings.validate()
+    theme = load_theme(settings.theme)
+    library = load_library(
+        settings.content_paths, default_locale=settings.locale, cache_file=settings.render_cache_path
+    )
+    for problem in library.problems:
+        log.warning("%s", problem)
+    index = SearchIndex(
+        settings.index_path,
+        language=settings.locale.split("_")[0].split("-")[0],
+        time_limit=settings.search_time_limit,
+        max_terms=settings.max_query_terms,
+        max_length=settings.max_query_length,
+    )
+    index.sync(library.articles.values())
+    assets = StaticAssets(theme, settings.theme_variables, max_age=settings.static_max_age)
+    env = build_environment(settings, theme)
+    state = PortalState(settings, library, index, theme, assets, env)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(_watch(state)) if settings.watch else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            index.close()
+
+    routes = [
+        Route("/", pages.home, name="home", methods=["GET", "HEAD"]),
+        Route("/c/{slug}", pages.category, name="category", methods=["GET", "HEAD"]),
+        Route("/a/{slug}", pages.article, name="article", methods=["GET", "HEAD"]),
+        Route("/search", search.search_page, name="search", methods=["GET", "HEAD"]),
+        Route("/api/search", api.search, name="api_search", methods=["GET", "HEAD"]),
+        Route("/api/articles", api.articles, name="api_articles", methods=["GET", "HEAD"]),
+        Route("/api/articles/{slug}", api.article, name="api_article", methods=["GET", "HEAD"]),
+        Route("/api/openapi.json", api.openapi, name="openapi", methods=["GET", "HEAD"]),
+        Mount("/static", app=assets, name="static"),
+    ]
+    middleware = [
+        Middleware(SecurityHeadersMiddleware),
+        Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+        Middleware(CORSMiddleware, allowed_origins=settings.allowed_origins),
+    ]
+    app = Portal(
+        debug=False,
+        routes=routes,
+        middleware=middleware,
+        exception_handlers=_error_handlers(),
+        lifespan=lifespan,
+    )
+    app.ss = state
+    return app

@@ -1,0 +1,258 @@
+"""The ``selfservice`` command: serve, check, index, new, templates.
+
+Bad input ends with one line on stderr and exit status 2; ``check`` exits 1 when it found
+errors. Every command maps its flags onto :class:`~selfservice.Settings`, so the CLI can do
+nothing a host cannot do in Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any, NoReturn
+
+from .errors import SelfServiceError
+from .settings import Settings
+
+__all__ = ["app_factory", "main"]
+
+_ENV_SETTINGS = "SELFSERVICE_SETTINGS_JSON"
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"selfservice: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
+    content = [str(Path(p).resolve()) for p in (getattr(args, "content", None) or [])]
+    secret = os.environ.get("SELFSERVICE_SECRET_KEY") or None
+    fields: dict[str, Any] = {
+        "content_dirs": content,
+        "demo": not content,
+        "secret_key": secret,
+        "data_dir": str(Path(getattr(args, "data_dir", ".selfservice")).resolve()),
+        **extra,
+    }
+    for name in ("site_name", "theme", "base_url", "locale"):
+        value = getattr(args, name, None)
+        if value:
+            fields[name] = value
+    if getattr(args, "templates", None):
+        fields["template_dirs"] = [str(Path(p).resolve()) for p in args.templates]
+    return Settings(**fields)
+
+
+def app_factory() -> Any:
+    """Build the portal from settings the ``serve`` command put in the environment (for workers)."""
+    import logging
+
+    from .app import create_portal
+
+    log = logging.getLogger("selfservice")
+    if not log.handlers:  # the CLI owns its process; a host configures logging itself
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     selfservice: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+    raw = os.environ.get(_ENV_SETTINGS)
+    settings = Settings(**json.loads(raw)) if raw else Settings(demo=True)
+    return create_portal(settings)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings_from_args(args, watch=bool(args.reload), debug=bool(args.reload))
+    if settings.secret_key is None and not (settings.demo or settings.debug):
+        _fail("set SELFSERVICE_SECRET_KEY to a long random string (or use --reload for a local preview)")
+    try:
+        settings.validate()
+    except SelfServiceError as exc:
+        _fail(str(exc))
+    payload = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(settings).items() if not k.startswith("_")}
+    payload["content_dirs"] = [str(p) for p in settings.content_dirs]
+    payload["template_dirs"] = [str(p) for p in settings.template_dirs]
+    payload["allowed_origins"] = list(settings.allowed_origins)
+    os.environ[_ENV_SETTINGS] = json.dumps(payload)
+    where = ", ".join(str(p) for p in settings.content_paths)
+    print(f"selfservice: serving {where} at http://{args.host}:{args.port}/", file=sys.stderr)
+    uvicorn.run(
+        "selfservice.cli:app_factory",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers if args.workers > 1 else None,
+        log_level="info",
+        proxy_headers=False,
+    )
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .lint import check_content
+
+    for d in args.dirs:
+        if not Path(d).is_dir():
+            _fail(f"{d} is not a folder")
+    problems = check_content(args.dirs)
+    for p in problems:
+        print(p)
+    errors = sum(p.level == "error" for p in problems)
+    warnings = len(problems) - errors
+    print(f"{errors} error(s), {warnings} warning(s)", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def _index(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .content import load_library
+    from .search import SearchIndex
+
+    for d in args.dirs:
+        if not Path(d).is_dir():
+            _fail(f"{d} is not a folder")
+    index_dir = Path(args.index_dir) if args.index_dir else Path(args.data_dir) / "index"
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        transient=False,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("Loading articles", total=None)
+        lib = load_library(args.dirs)
+        progress.update(task, total=1, completed=1)
+        task = progress.add_task("Indexing", total=len(lib.articles))
+
+        def step(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        index = SearchIndex(index_dir)
+        try:
+            index.rebuild(lib.articles.values(), progress=step)
+        finally:
+            index.close()
+    print(f"indexed {len(lib.articles)} article(s) into {index_dir}", file=sys.stderr)
+    return 0
+
+
+def _slugify(title: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    return slug[:80].rstrip("-")
+
+
+def _new(args: argparse.Namespace) -> int:
+    root = Path(args.content)
+    if not root.is_dir():
+        _fail(f"{root} is not a folder")
+    slug = args.slug or _slugify(args.title)
+    if not slug:
+        _fail("the title needs at least one letter or digit (or pass --slug)")
+    category = _slugify(args.category) if args.category else "general"
+    path = root / category / f"{slug}.md"
+    if path.exists():
+        _fail(f"{path} already exists")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    title = json.dumps(args.title, ensure_ascii=False)
+    path.write_text(
+        "---\n"
+        f"title: {title}\n"
+        "summary: One sentence that tells the customer what this article helps them do.\n"
+        "tags: []\n"
+        "keywords: []\n"
+        f"updated: {date.today().isoformat()}\n"
+        "draft: true\n"
+        "---\n\n"
+        "Start with what the customer wants to achieve, in one or two sentences.\n\n"
+        "## Steps\n\n1. First step.\n2. Second step.\n\n"
+        "## If it did not work\n\nWhat to try next, and how to contact us.\n",
+        encoding="utf-8",
+    )
+    print(path)
+    return 0
+
+
+def _templates(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .templating import which_templates
+    from .theming import load_theme
+
+    settings = _settings_from_args(args)
+    try:
+        settings.validate()
+        theme = load_theme(settings.theme)
+    except SelfServiceError as exc:
+        _fail(str(exc))
+    table = Table("template", "used", "shadowed")
+    for choice in which_templates(settings, theme):
+        table.add_row(choice.name, str(choice.winner), "\n".join(str(p) for p in choice.shadowed))
+    Console().print(table)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="selfservice", description="A customer self-service portal.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data-dir", default=".selfservice", help="where the index and database live")
+
+    p = sub.add_parser("serve", help="serve the portal with uvicorn")
+    p.add_argument("--content", action="append", metavar="DIR", help="article folder (repeatable); default: demo")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--reload", action="store_true", help="writers' mode: pick up saved files within a second")
+    p.add_argument("--theme")
+    p.add_argument("--site-name")
+    p.add_argument("--base-url")
+    p.add_argument("--locale")
+    p.add_argument("--templates", action="append", metavar="DIR", help="host template folder (repeatable)")
+    common(p)
+    p.set_defaults(func=_serve)
+
+    p = sub.add_parser("check", help="lint articles: front matter, slugs, links")
+    p.add_argument("dirs", nargs="+", metavar="DIR")
+    p.set_defaults(func=_check)
+
+    p = sub.add_parser("index", help="build the search index")
+    p.add_argument("dirs", nargs="+", metavar="DIR")
+    p.add_argument("--index-dir")
+    common(p)
+    p.set_defaults(func=_index)
+
+    p = sub.add_parser("new", help="scaffold a new article (as a draft)")
+    p.add_argument("title")
+    p.add_argument("--category")
+    p.add_argument("--slug")
+    p.add_argument("--content", default=".", help="content folder (default: the current folder)")
+    p.set_defaults(func=_new)
+
+    p = sub.add_parser("templates", help="show which file wins for each template")
+    p.add_argument("--theme")
+    p.add_argument("--templates", action="append", metavar="DIR")
+    p.add_argument("--content", action="append", metavar="DIR")
+    common(p)
+    p.set_defaults(func=_templates)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SelfServiceError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

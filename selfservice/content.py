@@ -1,0 +1,455 @@
+"""Loading articles: front matter, categories, pre-rendered HTML, cached by file mtime.
+
+Data flows one way: markdown files → :class:`Article` (rendered once here) → search index
+and views. :func:`load_library` reuses the articles of a previous :class:`Library` whose
+file has not changed (same ``mtime_ns`` and size), so a reload after a writer saves one file
+re-renders that file only.
+
+Internal links are written by writers as relative file links (``../billing/refunds.md#fees``)
+and rewritten to ``ROOT_MARKER/a/<slug>#fees``; the views replace :data:`ROOT_MARKER` with
+the mount's root path (or the absolute base URL for the API), because the same pre-rendered
+HTML is served under whatever prefix the host mounts the portal at.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .markup import Heading, render
+
+__all__ = [
+    "ROOT_MARKER",
+    "Article",
+    "Category",
+    "Library",
+    "Problem",
+    "load_library",
+    "parse_front_matter",
+]
+
+ROOT_MARKER = "/__ssroot__"
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
+KNOWN_KEYS = frozenset(
+    {
+        "title", "slug", "summary", "description", "category", "tags", "updated", "locale",
+        "draft", "related", "keywords", "aliases", "contexts", "source", "order",
+    }
+)  # fmt: skip
+_FENCE = "---"
+MAX_FILE_BYTES = 2_000_000
+
+
+@dataclass(slots=True)
+class Article:
+    """One help article, parsed and pre-rendered. Immutable once loaded."""
+
+    slug: str
+    title: str
+    summary: str
+    body_html: str  # sanitized HTML; internal links start with ROOT_MARKER
+    body_text: str  # plain text for search and snippets
+    toc: tuple[Heading, ...]
+    category: str  # category slug
+    tags: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()  # front matter `keywords` + `aliases`
+    related: tuple[str, ...] = ()  # slugs
+    contexts: tuple[str, ...] = ()  # host URL patterns / context keys for the widget
+    updated: date | None = None
+    locale: str = "en"
+    draft: bool = False
+    path: Path | None = None
+    mtime_ns: int = 0
+    manual: str | None = None  # manual id when the article is a manual chapter
+    extra: dict[str, object] = field(default_factory=dict)
+    links: tuple[tuple[str, int], ...] = ()  # (target as written, line in the file) for `check`
+
+
+@dataclass(slots=True)
+class Category:
+    """A folder of articles; ``_category.yml`` may give its name, description and order."""
+
+    slug: str
+    name: str
+    description: str = ""
+    order: int = 1000
+    slugs: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.slugs)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something a writer should fix; ``level`` is "error" or "warning"."""
+
+    path: Path
+    line: int
+    message: str
+    level: str = "error"
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.level}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """A rendered file as cached between loads: valid while stat and link targets agree."""
+
+    stat: tuple[int, int]
+    article: Article
+    problems: tuple[Problem, ...]
+    resolved: tuple[tuple[str, str | None], ...]  # (.md link target, slug it led to)
+
+
+@dataclass
+class Library:
+    """Every published article and category, in memory; built by :func:`load_library`."""
+
+    articles: dict[str, Article] = field(default_factory=dict)
+    categories: dict[str, Category] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    drafts: dict[str, Article] = field(default_factory=dict)
+    sources: tuple[Path, ...] = ()
+    _by_file: dict[Path, _Entry] = field(default_factory=dict, repr=False)
+
+    def sorted_categories(self) -> list[Category]:
+        return sorted(
+            (c for c in self.categories.values() if c.slugs), key=lambda c: (c.order, c.name.lower())
+        )
+
+    def in_category(self, slug: str) -> list[Article]:
+        cat = self.categories.get(slug)
+        if cat is None:
+            return []
+        arts = [self.articles[s] for s in cat.slugs if s in self.articles]
+        return sorted(arts, key=lambda a: (_order(a), a.title.lower()))
+
+    def recent(self, n: int = 5) -> list[Article]:
+        dated = [a for a in self.articles.values() if a.updated is not None]
+        return sorted(dated, key=lambda a: (a.updated or date.min, a.slug), reverse=True)[:n]
+
+    def related(self, article: Article, n: int = 5) -> list[Article]:
+        """Front matter ``related`` first, then the articles sharing most tags."""
+        out = [self.articles[s] for s in article.related if s in self.articles and s != article.slug]
+        if len(out) < n and article.tags:
+            tags = set(article.tags)
+            seen = {a.slug for a in out} | {article.slug}
+            scored = [
+                (len(tags.intersection(a.tags)), a.updated or date.min, a.slug, a)
+                for a in self.articles.values()
+                if a.slug not in seen and tags.intersection(a.tags)
+            ]
+            scored.sort(key=lambda t: (-t[0], t[2]))
+            out.extend(t[3] for t in scored[: n - len(out)])
+        return out[:n]
+
+
+def _order(article: Article) -> int:
+    value = article.extra.get("order")
+    return value if isinstance(value, int) and not isinstance(value, bool) else 1000
+
+
+def parse_front_matter(source: str, path: Path) -> tuple[dict[str, Any], str, int]:
+    """Split ``source`` into (front matter mapping, body, line number where the body starts)."""
+    if source.startswith("\ufeff"):
+        source = source[1:]
+    lines = source.split("\n")
+    if not lines or lines[0].rstrip() != _FENCE:
+        return {}, source, 1
+    for i in range(1, len(lines)):
+        if lines[i].rstrip() in (_FENCE, "..."):
+            raw = "\n".join(lines[1:i])
+            try:
+                data = yaml.safe_load(raw) if raw.strip() else {}
+            except yaml.YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None)
+                line = (mark.line + 2) if mark is not None else 1
+                problem = getattr(exc, "problem", None) or "invalid YAML"
+                from .errors import FrontMatterError
+
+                raise FrontMatterError(f"front matter is not valid YAML: {problem}", path, line) from None
+            if not isinstance(data, dict):
+                from .errors import FrontMatterError
+
+                raise FrontMatterError("front matter must be a mapping of `key: value` lines", path, 2)
+            return data, "\n".join(lines[i + 1 :]), i + 2
+    from .errors import FrontMatterError
+
+    raise FrontMatterError("front matter starts with --- but has no closing --- line", path, 1)
+
+
+def _str_list(value: Any, key: str, problems: list[Problem], path: Path) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",")]
+    if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
+        problems.append(Problem(path, 1, f"`{key}` must be a list of words"))
+        return ()
+    return tuple(str(v).strip() for v in value if str(v).strip())
+
+
+def _as_date(value: Any, path: Path, problems: list[Problem]) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        problems.append(Problem(path, 1, f"`updated: {value}` is not a date like 2026-10-14"))
+        return None
+
+
+@dataclass
+class _Draft:
+    """A file read and front-matter-parsed, before rendering (needed to resolve links)."""
+
+    path: Path
+    root: Path
+    meta: dict[str, Any]
+    body: str
+    body_line: int
+    slug: str
+    stat: tuple[int, int]
+
+
+def _iter_markdown(root: Path) -> Iterable[Path]:
+    for p in sorted(root.rglob("*.md")):
+        rel = p.relative_to(root).parts
+        if any(part.startswith((".", "_")) for part in rel) or "manuals" in rel[:-1]:
+            continue
+        if p.name.lower() in ("readme.md", "license.md", "attribution.md"):
+            continue
+        if p.is_file():
+            yield p
+
+
+def _read(path: Path, root: Path, problems: list[Problem]) -> _Draft | None:
+    from .errors import ContentError
+
+    try:
+        st = path.stat()
+        if st.st_size > MAX_FILE_BYTES:
+            raise ContentError(f"file is larger than {MAX_FILE_BYTES // 1_000_000} MB; split it", path)
+        source = path.read_text(encoding="utf-8")
+        meta, body, line = parse_front_matter(source, path)
+    except UnicodeDecodeError:
+        problems.append(Problem(path, 1, "file is not UTF-8 text"))
+        return None
+    except ContentError as exc:
+        problems.append(Problem(path, exc.line, exc.message))
+        return None
+    except OSError as exc:
+        problems.append(Problem(path, 1, f"cannot read file: {exc.strerror}"))
+        return None
+    slug = str(meta.get("slug") or path.stem).strip().lower()
+    if not SLUG_RE.match(slug):
+        problems.append(Problem(path, 1, f"slug {slug!r} may only use a-z, 0-9, '-', '_' and '.'"))
+        return None
+    return _Draft(path, root, meta, body, line, slug, (st.st_mtime_ns, st.st_size))
+
+
+def _load_categories(root: Path, problems: list[Problem]) -> dict[str, Category]:
+    cats: dict[str, Category] = {}
+    for meta_file in sorted(root.rglob("_category.yml")):
+        folder = meta_file.parent.relative_to(root)
+        if not folder.parts:
+            continue
+        slug = folder.parts[0].lower()
+        try:
+            data = yaml.safe_load(meta_file.read_text(encoding="utf-8")) or {}
+        except (yaml.YAMLError, OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(meta_file, 1, f"cannot read category file: {exc}"))
+            continue
+        if not isinstance(data, dict):
+            problems.append(Problem(meta_file, 1, "category file must be a mapping (name:, description:, order:)"))
+            continue
+        order = data.get("order", 1000)
+        cats[slug] = Category(
+            slug=slug,
+            name=str(data.get("name") or _humanize(slug)),
+            description=str(data.get("description") or ""),
+            order=order if isinstance(order, int) and not isinstance(order, bool) else 1000,
+        )
+    return cats
+
+
+def _humanize(slug: str) -> str:
+    return slug.replace("-", " ").replace("_", " ").strip().capitalize() or "General"
+
+
+def _render_version() -> str:
+    """Changes whenever the rendering code changes, so stale cached HTML is never served."""
+    h = hashlib.blake2b(digest_size=8)
+    for mod in ("markup.py", "content.py"):
+        h.update((Path(__file__).parent / mod).read_bytes())
+    return h.hexdigest()
+
+
+def _read_cache(cache_file: Path | None) -> dict[Path, _Entry]:
+    """Articles rendered by an earlier process, keyed by file; {} when absent or stale.
+
+    The cache is a pickle in the portal's own data folder (written only by this code),
+    which is what makes a cold start with thousands of articles take well under a second.
+    """
+    if cache_file is None or not cache_file.is_file():
+        return {}
+    try:
+        with cache_file.open("rb") as f:
+            version, items = pickle.load(f)
+    except Exception:  # a corrupt or foreign cache is just a miss
+        logging.getLogger("selfservice").warning("ignoring unreadable render cache %s", cache_file)
+        return {}
+    return items if version == _render_version() and isinstance(items, dict) else {}
+
+
+def _write_cache(cache_file: Path, items: dict[Path, _Entry]) -> None:
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")
+    with tmp.open("wb") as f:
+        pickle.dump((_render_version(), items), f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, cache_file)  # atomic: other workers never read half a file
+
+
+def load_library(
+    paths: Sequence[Path | str],
+    *,
+    default_locale: str = "en",
+    previous: Library | None = None,
+    cache_file: Path | None = None,
+) -> Library:
+    """Load every article under ``paths``; problems are collected, never raised.
+
+    A file that cannot be parsed is left out and reported in ``Library.problems``; the rest
+    still load, so one bad save by a writer never takes the help centre down. Unchanged
+    files reuse their rendering from ``previous`` or from ``cache_file``.
+    """
+    problems: list[Problem] = []
+    drafts: list[_Draft] = []
+    categories: dict[str, Category] = {}
+    roots = tuple(Path(p) for p in paths)
+    for root in roots:
+        categories.update({k: v for k, v in _load_categories(root, problems).items() if k not in categories})
+        for path in _iter_markdown(root):
+            d = _read(path, root, problems)
+            if d is not None:
+                drafts.append(d)
+
+    by_path: dict[Path, _Draft] = {}
+    by_slug: dict[str, _Draft] = {}
+    for d in drafts:
+        if d.slug in by_slug:
+            other = by_slug[d.slug]
+            problems.append(Problem(d.path, 1, f"duplicate slug {d.slug!r}: also used by {other.path}"))
+            continue
+        by_slug[d.slug] = d
+        by_path[d.path.resolve()] = d
+
+    lib = Library(categories=categories, sources=roots)
+    old = previous._by_file if previous is not None else _read_cache(cache_file)
+    rendered_any = False
+    for d in by_slug.values():
+        entry = old.get(d.path)
+        if entry is None or entry.stat != d.stat or entry.article.slug != d.slug or any(
+            _resolve(d.path, target, by_path) != slug for target, slug in entry.resolved
+        ):
+            start = len(problems)
+            article, resolved = _build(d, by_path, default_locale, problems)
+            entry = _Entry(d.stat, article, tuple(problems[start:]), resolved)
+            rendered_any = True
+        else:
+            problems.extend(entry.problems)
+        article = entry.article
+        lib._by_file[d.path] = entry
+        cat = lib.categories.get(article.category)
+        if cat is None:
+            cat = lib.categories[article.category] = Category(article.category, _humanize(article.category))
+        if article.draft:
+            lib.drafts[article.slug] = article
+            continue
+        lib.articles[article.slug] = article
+        cat.slugs.append(article.slug)
+    lib.problems = problems
+    if cache_file is not None and (rendered_any or len(old) != len(lib._by_file)):
+        try:
+            _write_cache(cache_file, lib._by_file)
+        except OSError as exc:
+            logging.getLogger("selfservice").warning("cannot write render cache %s: %s", cache_file, exc)
+    return lib
+
+
+def _resolve(source: Path, target: str, by_path: dict[Path, _Draft]) -> str | None:
+    """The slug a relative ``.md`` link leads to, or None."""
+    path_part = target.partition("#")[0]
+    dest = by_path.get((source.parent / path_part).resolve()) if path_part.endswith(".md") else None
+    return dest.slug if dest is not None else None
+
+
+def _build(
+    d: _Draft, by_path: dict[Path, _Draft], default_locale: str, problems: list[Problem]
+) -> tuple[Article, tuple[tuple[str, str | None], ...]]:
+    meta = d.meta
+    for key in meta:
+        if key not in KNOWN_KEYS:
+            problems.append(Problem(d.path, 1, f"unknown front matter key {key!r} (ignored)", "warning"))
+    resolved: dict[str, str | None] = {}
+
+    def resolve(target: str) -> str | None:
+        path_part, _, frag = target.partition("#")
+        if not path_part.endswith(".md"):
+            return None
+        slug = resolved[target] = _resolve(d.path, target, by_path)
+        if slug is None:
+            return None
+        return f"{ROOT_MARKER}/a/{slug}" + (f"#{frag}" if frag else "")
+
+    rendered = render(d.body, resolve_link=resolve)
+    title = meta.get("title")
+    if not isinstance(title, (str, int, float)) or not str(title).strip():
+        title = rendered.title
+        if not title:
+            problems.append(Problem(d.path, 1, "missing `title:` in front matter"))
+            title = _humanize(d.slug)
+    summary = meta.get("summary") or meta.get("description") or ""
+    rel = d.path.relative_to(d.root).parts
+    category = str(meta.get("category") or (rel[0] if len(rel) > 1 else "general")).strip().lower()
+    category = re.sub(r"[^a-z0-9_-]+", "-", category).strip("-") or "general"
+    locale = str(meta.get("locale") or default_locale)
+    extra = {k: v for k, v in meta.items() if k not in KNOWN_KEYS or k in ("source", "order")}
+    article = Article(
+        slug=d.slug,
+        title=str(title).strip(),
+        summary=" ".join(str(summary).split()),
+        body_html=rendered.html,
+        body_text=rendered.text,
+        toc=rendered.toc,
+        category=category,
+        tags=_str_list(meta.get("tags"), "tags", problems, d.path),
+        keywords=_str_list(meta.get("keywords"), "keywords", problems, d.path)
+        + _str_list(meta.get("aliases"), "aliases", problems, d.path),
+        related=tuple(s.lower() for s in _str_list(meta.get("related"), "related", problems, d.path)),
+        contexts=_str_list(meta.get("contexts"), "contexts", problems, d.path),
+        updated=_as_date(meta.get("updated"), d.path, problems),
+        locale=locale,
+        draft=bool(meta.get("draft", False)),
+        path=d.path,
+        mtime_ns=d.stat[0],
+        extra=extra,
+        links=tuple((target, line + d.body_line - 1) for target, line in rendered.links),
+    )
+    return article, tuple(resolved.items())

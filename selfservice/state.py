@@ -1,0 +1,71 @@
+"""The portal's runtime state: settings, content, index, theme, page cache.
+
+Built once by :func:`selfservice.create_portal`; views reach it through
+:func:`portal_state`. The library is swapped whole when content changes, so a request
+always sees one consistent version.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+
+from .caching import PageCache
+from .content import Library, load_library
+from .search import SearchIndex
+from .settings import Settings
+from .theming import StaticAssets, Theme
+
+__all__ = ["PortalState", "portal_state"]
+
+log = logging.getLogger("selfservice")
+
+
+@dataclass
+class PortalState:
+    """Everything the views need, built once; ``library`` is swapped whole on reload."""
+
+    settings: Settings
+    library: Library
+    index: SearchIndex
+    theme: Theme
+    assets: StaticAssets
+    env: Any  # jinja2.Environment
+    cache: PageCache = field(default_factory=PageCache)
+    generation: int = 0
+
+    def reload_content(self) -> set[str]:
+        """Reload changed files, update the index for them, drop cached pages.
+
+        Returns the slugs that were added, changed or removed.
+        """
+        old = self.library
+        new = load_library(
+            self.settings.content_paths,
+            default_locale=self.settings.locale,
+            previous=old,
+            cache_file=self.settings.render_cache_path,
+        )
+        changed = {s for s, a in new.articles.items() if old.articles.get(s) is not a}
+        removed = set(old.articles) - set(new.articles)
+        if changed or removed or new.categories.keys() != old.categories.keys():
+            self.index.sync(new.articles.values())
+            self.library = new
+            self.generation += 1
+            self.cache.clear()
+            for p in new.problems:
+                log.warning("%s", p)
+        return changed | removed
+
+
+def portal_state(request: Request) -> PortalState:
+    """The state of the portal serving ``request`` (works when mounted inside a host app)."""
+    app = request.scope.get("app")
+    state = getattr(app, "ss", None)
+    if state is None:  # pragma: no cover - only if a host strips scope["app"]
+        raise RuntimeError("selfservice views must be served by the Portal app")
+    return state
+

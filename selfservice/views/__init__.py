@@ -1,0 +1,1 @@
+"""HTTP views, one module per page family (pages, search, api)."""

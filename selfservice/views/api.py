@@ -1,0 +1,256 @@
+"""The JSON API (``/api/...``) and its OpenAPI 3.1 description.
+
+Links in JSON are absolute (from ``Settings.base_url``, else the request) because the
+widget shows them on the host's pages, not under the portal's mount.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ..caching import prepare, respond
+from ..content import Article
+from ..state import portal_state
+from .rendering import absolute_root, fix_links
+from .search import parse_int
+
+__all__ = ["OPENAPI", "article", "articles", "openapi", "search"]
+
+
+def _json(request: Request, data: Any, *, max_age: int = 0) -> Response:
+    import json
+
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return respond(request, prepare(body, "application/json"), max_age=max_age)
+
+
+def _summary(a: Article, root: str) -> dict[str, Any]:
+    return {
+        "slug": a.slug,
+        "title": a.title,
+        "summary": a.summary,
+        "category": a.category,
+        "tags": list(a.tags),
+        "updated": a.updated.isoformat() if a.updated else None,
+        "url": f"{root}/a/{a.slug}",
+    }
+
+
+async def search(request: Request) -> Response:
+    state = portal_state(request)
+    q = request.query_params.get("q", "")
+    if len(q) > 4 * state.settings.max_query_length:
+        raise HTTPException(400, "The query is too long.")
+    limit = parse_int(request, "limit", 10, 1, 50)
+    offset = parse_int(request, "offset", 0, 0, 10_000)
+    category = request.query_params.get("category") or None
+    tag = request.query_params.get("tag") or None
+    root = absolute_root(request)
+    if not q.strip():
+        return _json(request, {"query": q, "total": 0, "results": [], "message": None, "suggestion": None})
+    res = await run_in_threadpool(state.index.search, q, limit=limit, offset=offset, category=category, tag=tag)
+    return _json(
+        request,
+        {
+            "query": res.query,
+            "total": res.total,
+            "results": [
+                {
+                    "slug": h.slug,
+                    "title": h.title,
+                    "url": f"{root}/a/{h.slug}",
+                    "snippet": h.snippet,
+                    "score": round(float(h.score), 4),
+                    "category": h.category,
+                    "summary": h.summary,
+                }
+                for h in res.hits
+            ],
+            "message": res.message,
+            "suggestion": res.suggestion,
+        },
+    )
+
+
+async def articles(request: Request) -> Response:
+    state = portal_state(request)
+    root = absolute_root(request)
+    category = request.query_params.get("category") or None
+    arts = sorted(state.library.articles.values(), key=lambda a: (a.category, a.title.lower()))
+    if category is not None:
+        arts = [a for a in arts if a.category == category]
+    return _json(request, {"total": len(arts), "articles": [_summary(a, root) for a in arts]})
+
+
+async def article(request: Request) -> Response:
+    state = portal_state(request)
+    art = state.library.articles.get(request.path_params["slug"])
+    if art is None:
+        raise HTTPException(404, "No article has that slug.")
+    root = absolute_root(request)
+    data = _summary(art, root)
+    data["html"] = fix_links(art.body_html, root)
+    data["toc"] = [{"level": h.level, "id": h.id, "text": h.text} for h in art.toc]
+    data["related"] = [r.slug for r in state.library.related(art)]
+    return _json(request, data)
+
+
+async def openapi(request: Request) -> Response:
+    spec = dict(OPENAPI)
+    spec["servers"] = [{"url": absolute_root(request)}]
+    return _json(request, spec)
+
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+_ERR_RESPONSES = {
+    "400": {"description": "Bad parameter", "content": {"application/json": {"schema": _ERROR}}},
+}
+
+
+def _param(name: str, schema: dict[str, Any], desc: str, required: bool = False, where: str = "query") -> dict[str, Any]:
+    return {"name": name, "in": where, "required": required, "schema": schema, "description": desc}
+
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "selfservice help centre API",
+        "version": "1",
+        "description": "Search and read the help centre's articles.",
+    },
+    "paths": {
+        "/api/search": {
+            "get": {
+                "operationId": "search",
+                "summary": "Search articles",
+                "parameters": [
+                    _param("q", {"type": "string", "maxLength": 2048}, "Words, \"phrases\", -exclude, OR, prefix*"),
+                    _param("limit", {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}, "Results per page"),
+                    _param("offset", {"type": "integer", "minimum": 0, "maximum": 10000, "default": 0}, "Results to skip"),
+                    _param("category", {"type": "string"}, "Only this category"),
+                    _param("tag", {"type": "string"}, "Only articles with this tag"),
+                ],
+                "responses": {
+                    "200": {
+                        "description": "Ranked results",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SearchResults"}}},
+                    },
+                    **_ERR_RESPONSES,
+                },
+            }
+        },
+        "/api/articles": {
+            "get": {
+                "operationId": "listArticles",
+                "summary": "List published articles",
+                "parameters": [_param("category", {"type": "string"}, "Only this category")],
+                "responses": {
+                    "200": {
+                        "description": "All articles",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["total", "articles"],
+                                    "properties": {
+                                        "total": {"type": "integer"},
+                                        "articles": {"type": "array", "items": {"$ref": "#/components/schemas/ArticleSummary"}},
+                                    },
+                                }
+                            }
+                        },
+                    }
+                },
+            }
+        },
+        "/api/articles/{slug}": {
+            "get": {
+                "operationId": "getArticle",
+                "summary": "One article with its HTML",
+                "parameters": [_param("slug", {"type": "string"}, "The article's slug", True, "path")],
+                "responses": {
+                    "200": {
+                        "description": "The article",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Article"}}},
+                    },
+                    "404": {"description": "No such article", "content": {"application/json": {"schema": _ERROR}}},
+                },
+            }
+        },
+    },
+    "components": {
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "required": ["error", "status"],
+                "properties": {"error": {"type": "string"}, "status": {"type": "integer"}},
+            },
+            "SearchHit": {
+                "type": "object",
+                "required": ["slug", "title", "url", "snippet", "score"],
+                "properties": {
+                    "slug": {"type": "string"},
+                    "title": {"type": "string"},
+                    "url": {"type": "string"},
+                    "snippet": {"type": "string", "description": "Safe HTML; matches in <mark>"},
+                    "score": {"type": "number"},
+                    "category": {"type": "string"},
+                    "summary": {"type": "string"},
+                },
+            },
+            "SearchResults": {
+                "type": "object",
+                "required": ["query", "total", "results"],
+                "properties": {
+                    "query": {"type": "string"},
+                    "total": {"type": "integer"},
+                    "results": {"type": "array", "items": {"$ref": "#/components/schemas/SearchHit"}},
+                    "message": {"type": ["string", "null"]},
+                    "suggestion": {"type": ["string", "null"]},
+                },
+            },
+            "ArticleSummary": {
+                "type": "object",
+                "required": ["slug", "title", "url"],
+                "properties": {
+                    "slug": {"type": "string"},
+                    "title": {"type": "string"},
+                    "summary": {"type": "string"},
+                    "category": {"type": "string"},
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                    "updated": {"type": ["string", "null"], "format": "date"},
+                    "url": {"type": "string"},
+                },
+            },
+            "Article": {
+                "allOf": [
+                    {"$ref": "#/components/schemas/ArticleSummary"},
+                    {
+                        "type": "object",
+                        "required": ["html", "toc"],
+                        "properties": {
+                            "html": {"type": "string"},
+                            "toc": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "level": {"type": "integer"},
+                                        "id": {"type": "string"},
+                                        "text": {"type": "string"},
+                                    },
+                                },
+                            },
+                            "related": {"type": "array", "items": {"type": "string"}},
+                        },
+                    },
+                ]
+            },
+        }
+    },
+}

@@ -1,0 +1,72 @@
+"""The server-rendered search page: results with highlighted snippets and paging, no JS."""
+
+from __future__ import annotations
+
+import math
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..caching import respond
+from ..state import portal_state
+from .rendering import PageMeta, render, url_builder
+
+__all__ = ["parse_int", "search_page"]
+
+
+def parse_int(request: Request, name: str, default: int, lo: int, hi: int) -> int:
+    """A bounded integer query parameter; a bad value is the customer's 400, not our 500."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise HTTPException(400, f"“{name}” must be a whole number.") from None
+    if not lo <= value <= hi:
+        raise HTTPException(400, f"“{name}” must be between {lo} and {hi}.")
+    return value
+
+
+async def search_page(request: Request) -> Response:
+    state = portal_state(request)
+    query = request.query_params.get("q", "").strip()
+    page_number = parse_int(request, "page", 1, 1, 1000)
+    size = state.settings.page_size
+    filters = {k: request.query_params.get(k) or None for k in ("category", "tag")}
+    results = None
+    page_count = 0
+    prev_url = next_url = None
+    if query:
+        results = await _run_search(state, query, size, (page_number - 1) * size, filters)
+        page_count = max(1, math.ceil(results.total / size))
+        url = url_builder(request)
+        base = {"q": query, **{k: v for k, v in filters.items() if v}}
+        if page_number > 1:
+            prev_url = url("search", _query={**base, "page": page_number - 1})
+        if page_number < page_count:
+            next_url = url("search", _query={**base, "page": page_number + 1})
+    title = f"Search results for “{query}”" if query else "Search"
+    prepared = render(
+        request,
+        "search.html",
+        page=PageMeta(f"{title} – {state.settings.site_name}", noindex=True),
+        breadcrumbs=[("Home", url_builder(request)("home")), ("Search", None)],
+        query=query,
+        results=results,
+        page_number=page_number,
+        page_count=page_count,
+        prev_url=prev_url,
+        next_url=next_url,
+    )
+    return respond(request, prepared, max_age=0, private=True)
+
+
+async def _run_search(state, query: str, limit: int, offset: int, filters: dict[str, str | None]):  # type: ignore[no-untyped-def]
+    """Run a search off the event loop: whoosh is synchronous and CPU-bound."""
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(
+        state.index.search, query, limit=limit, offset=offset, category=filters.get("category"), tag=filters.get("tag")
+    )
