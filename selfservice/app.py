@@ -25,7 +25,7 @@ from .settings import Settings
 from .state import PortalState
 from .templating import build_environment
 from .theming import StaticAssets, Theme, load_theme
-from .views import api, pages, search
+from .views import api, manuals, pages, search
 
 __all__ = ["Portal", "create_portal"]
 
@@ -79,7 +79,7 @@ def create_portal(settings: Settings | None = None, /, **overrides: Any) -> Port
         max_terms=settings.max_query_terms,
         max_length=settings.max_query_length,
     )
-    index.sync(library.articles.values())
+    index.sync(library.searchable())
     assets = StaticAssets(theme, settings.theme_variables, max_age=settings.static_max_age)
     env = build_environment(settings, theme)
     state = PortalState(settings, library, index, theme, assets, env)
@@ -101,6 +101,11 @@ def create_portal(settings: Settings | None = None, /, **overrides: Any) -> Port
         Route("/c/{slug}", pages.category, name="category", methods=["GET", "HEAD"]),
         Route("/a/{slug}", pages.article, name="article", methods=["GET", "HEAD"]),
         Route("/search", search.search_page, name="search", methods=["GET", "HEAD"]),
+        Route("/m/{manual}", manuals.manual_latest, name="manual_latest", methods=["GET", "HEAD"]),
+        Route("/m/{manual}/{version}/", manuals.manual_home, name="manual_home", methods=["GET", "HEAD"]),
+        Route("/m/{manual}/{version}/print", manuals.print_view, name="manual_print", methods=["GET", "HEAD"]),
+        Route("/m/{manual}/{version}/files/{path:path}", manuals.attachment, name="manual_file", methods=["GET", "HEAD"]),
+        Route("/m/{manual}/{version}/{chapter}", manuals.chapter, name="chapter", methods=["GET", "HEAD"]),
         Route("/api/search", api.search, name="api_search", methods=["GET", "HEAD"]),
         Route("/api/articles", api.articles, name="api_articles", methods=["GET", "HEAD"]),
         Route("/api/articles/{slug}", api.article, name="api_article", methods=["GET", "HEAD"]),

@@ -127,17 +127,18 @@ def _index(args: argparse.Namespace) -> int:
         task = progress.add_task("Loading articles", total=None)
         lib = load_library(args.dirs)
         progress.update(task, total=1, completed=1)
-        task = progress.add_task("Indexing", total=len(lib.articles))
+        docs = lib.searchable()
+        task = progress.add_task("Indexing", total=len(docs))
 
         def step(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
         index = SearchIndex(index_dir)
         try:
-            index.rebuild(lib.articles.values(), progress=step)
+            index.rebuild(docs, progress=step)
         finally:
             index.close()
-    print(f"indexed {len(lib.articles)} article(s) into {index_dir}", file=sys.stderr)
+    print(f"indexed {len(docs)} article(s) and chapter(s) into {index_dir}", file=sys.stderr)
     return 0
 
 

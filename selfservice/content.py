@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from .manuals import ATTACHMENT_TYPES, Manual, ManualSpec, build_manuals, find_manual_specs
 from .markup import Heading, render
 
 __all__ = [
@@ -73,6 +74,7 @@ class Article:
     manual: str | None = None  # manual id when the article is a manual chapter
     extra: dict[str, object] = field(default_factory=dict)
     links: tuple[tuple[str, int], ...] = ()  # (target as written, line in the file) for `check`
+    url_path: str = ""  # where it is served under the mount: /a/<slug> or /m/<id>/<version>/<chapter>
 
 
 @dataclass(slots=True)
@@ -121,8 +123,17 @@ class Library:
     categories: dict[str, Category] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     drafts: dict[str, Article] = field(default_factory=dict)
+    chapters: dict[str, Article] = field(default_factory=dict)  # manual chapters by slug
+    manuals: dict[str, dict[str, Manual]] = field(default_factory=dict)  # id → version → Manual
     sources: tuple[Path, ...] = ()
     _by_file: dict[Path, _Entry] = field(default_factory=dict, repr=False)
+
+    def document(self, slug: str) -> Article | None:
+        """An article or a manual chapter (both are search results)."""
+        return self.articles.get(slug) or self.chapters.get(slug)
+
+    def searchable(self) -> list[Article]:
+        return [*self.articles.values(), *self.chapters.values()]
 
     def sorted_categories(self) -> list[Category]:
         return sorted(
@@ -226,12 +237,14 @@ class _Draft:
     body_line: int
     slug: str
     stat: tuple[int, int]
+    url_path: str = ""
+    manual: ManualSpec | None = None
 
 
-def _iter_markdown(root: Path) -> Iterable[Path]:
+def _iter_markdown(root: Path, skip: set[Path]) -> Iterable[Path]:
     for p in sorted(root.rglob("*.md")):
         rel = p.relative_to(root).parts
-        if any(part.startswith((".", "_")) for part in rel) or "manuals" in rel[:-1]:
+        if any(part.startswith((".", "_")) for part in rel) or p.parent.resolve() in skip:
             continue
         if p.name.lower() in ("readme.md", "license.md", "attribution.md"):
             continue
@@ -239,7 +252,7 @@ def _iter_markdown(root: Path) -> Iterable[Path]:
             yield p
 
 
-def _read(path: Path, root: Path, problems: list[Problem]) -> _Draft | None:
+def _read(path: Path, root: Path, problems: list[Problem], manual: ManualSpec | None = None) -> _Draft | None:
     from .errors import ContentError
 
     try:
@@ -261,7 +274,10 @@ def _read(path: Path, root: Path, problems: list[Problem]) -> _Draft | None:
     if not SLUG_RE.match(slug):
         problems.append(Problem(path, 1, f"slug {slug!r} may only use a-z, 0-9, '-', '_' and '.'"))
         return None
-    return _Draft(path, root, meta, body, line, slug, (st.st_mtime_ns, st.st_size))
+    if manual is not None:
+        slug = f"{manual.key}/{slug}"
+        return _Draft(path, root, meta, body, line, slug, (st.st_mtime_ns, st.st_size), f"/m/{slug}", manual)
+    return _Draft(path, root, meta, body, line, slug, (st.st_mtime_ns, st.st_size), f"/a/{slug}")
 
 
 def _load_categories(root: Path, problems: list[Problem]) -> dict[str, Category]:
@@ -342,10 +358,21 @@ def load_library(
     problems: list[Problem] = []
     drafts: list[_Draft] = []
     categories: dict[str, Category] = {}
+    specs: list[ManualSpec] = []
     roots = tuple(Path(p) for p in paths)
     for root in roots:
         categories.update({k: v for k, v in _load_categories(root, problems).items() if k not in categories})
-        for path in _iter_markdown(root):
+        manual_problems: list[tuple[Path, int, str]] = []
+        root_specs = find_manual_specs(root, manual_problems)
+        problems.extend(Problem(p, line, msg) for p, line, msg in manual_problems)
+        skip = {yml.parent.resolve() for yml in root.rglob("manual.yml")}
+        for spec in root_specs:
+            for path in spec.chapter_files:
+                d = _read(path, root, problems, spec)
+                if d is not None:
+                    drafts.append(d)
+        specs.extend(root_specs)
+        for path in _iter_markdown(root, skip):
             d = _read(path, root, problems)
             if d is not None:
                 drafts.append(d)
@@ -376,6 +403,9 @@ def load_library(
             problems.extend(entry.problems)
         article = entry.article
         lib._by_file[d.path] = entry
+        if d.manual is not None:
+            lib.chapters[article.slug] = article
+            continue
         cat = lib.categories.get(article.category)
         if cat is None:
             cat = lib.categories[article.category] = Category(article.category, _humanize(article.category))
@@ -384,6 +414,7 @@ def load_library(
             continue
         lib.articles[article.slug] = article
         cat.slugs.append(article.slug)
+    lib.manuals = build_manuals(specs, {d.path.resolve(): d.slug for d in by_slug.values() if d.manual})
     lib.problems = problems
     if cache_file is not None and (rendered_any or len(old) != len(lib._by_file)):
         try:
@@ -394,10 +425,20 @@ def load_library(
 
 
 def _resolve(source: Path, target: str, by_path: dict[Path, _Draft]) -> str | None:
-    """The slug a relative ``.md`` link leads to, or None."""
-    path_part = target.partition("#")[0]
-    dest = by_path.get((source.parent / path_part).resolve()) if path_part.endswith(".md") else None
-    return dest.slug if dest is not None else None
+    """Where a relative link leads under the mount (``/a/<slug>``, a chapter, a manual file), or None."""
+    path_part = target.partition("#")[0].partition("?")[0]
+    if not path_part or "://" in path_part or path_part.startswith(("/", "mailto:", "tel:")):
+        return None
+    dest_path = (source.parent / path_part).resolve()
+    if path_part.endswith(".md"):
+        dest = by_path.get(dest_path)
+        return dest.url_path if dest is not None else None
+    here = by_path.get(source.resolve())
+    if here is not None and here.manual is not None and dest_path.suffix.lower() in ATTACHMENT_TYPES:
+        folder = here.manual.folder.resolve()
+        if dest_path.is_file() and folder in dest_path.parents:
+            return f"/m/{here.manual.key}/files/{dest_path.relative_to(folder).as_posix()}"
+    return None
 
 
 def _build(
@@ -410,13 +451,11 @@ def _build(
     resolved: dict[str, str | None] = {}
 
     def resolve(target: str) -> str | None:
-        path_part, _, frag = target.partition("#")
-        if not path_part.endswith(".md"):
+        frag = target.partition("#")[2]
+        url_path = resolved[target] = _resolve(d.path, target, by_path)
+        if url_path is None:
             return None
-        slug = resolved[target] = _resolve(d.path, target, by_path)
-        if slug is None:
-            return None
-        return f"{ROOT_MARKER}/a/{slug}" + (f"#{frag}" if frag else "")
+        return ROOT_MARKER + url_path + (f"#{frag}" if frag else "")
 
     rendered = render(d.body, resolve_link=resolve)
     title = meta.get("title")
@@ -427,7 +466,8 @@ def _build(
             title = _humanize(d.slug)
     summary = meta.get("summary") or meta.get("description") or ""
     rel = d.path.relative_to(d.root).parts
-    category = str(meta.get("category") or (rel[0] if len(rel) > 1 else "general")).strip().lower()
+    default_category = d.manual.id if d.manual else (rel[0] if len(rel) > 1 else "general")
+    category = str(meta.get("category") or default_category).strip().lower()
     category = re.sub(r"[^a-z0-9_-]+", "-", category).strip("-") or "general"
     locale = str(meta.get("locale") or default_locale)
     extra = {k: v for k, v in meta.items() if k not in KNOWN_KEYS or k in ("source", "order")}
@@ -451,5 +491,7 @@ def _build(
         mtime_ns=d.stat[0],
         extra=extra,
         links=tuple((target, line + d.body_line - 1) for target, line in rendered.links),
+        url_path=d.url_path,
+        manual=d.manual.key if d.manual else None,
     )
     return article, tuple(resolved.items())

@@ -26,10 +26,11 @@ def _anchors(html: str) -> set[str]:
 def check_library(lib: Library) -> list[Problem]:
     """Problems found while loading plus link problems across the whole library."""
     problems = list(lib.problems)
-    by_path = {a.path.resolve(): a for a in (*lib.articles.values(), *lib.drafts.values()) if a.path}
+    docs = (*lib.articles.values(), *lib.drafts.values(), *lib.chapters.values())
+    by_path = {a.path.resolve(): a for a in docs if a.path}
     all_slugs = set(lib.articles) | set(lib.drafts)
     anchors_cache: dict[str, set[str]] = {}
-    for art in sorted((*lib.articles.values(), *lib.drafts.values()), key=lambda a: str(a.path)):
+    for art in sorted(docs, key=lambda a: str(a.path)):
         assert art.path is not None
         for slug in art.related:
             if slug not in all_slugs:
@@ -50,6 +51,8 @@ def check_library(lib: Library) -> list[Problem]:
                     continue
                 dest = found
             else:
+                if not (art.path.parent / path_part).exists():
+                    problems.append(Problem(art.path, line, f"broken link {target!r}: the file does not exist"))
                 continue
             if frag:
                 ids = anchors_cache.get(dest.slug)

@@ -49,10 +49,12 @@ class PortalState:
             previous=old,
             cache_file=self.settings.render_cache_path,
         )
-        changed = {s for s, a in new.articles.items() if old.articles.get(s) is not a}
-        removed = set(old.articles) - set(new.articles)
+        old_docs = {a.slug: a for a in old.searchable()}
+        new_docs = {a.slug: a for a in new.searchable()}
+        changed = {s for s, a in new_docs.items() if old_docs.get(s) is not a}
+        removed = set(old_docs) - set(new_docs)
         if changed or removed or new.categories.keys() != old.categories.keys():
-            self.index.sync(new.articles.values())
+            self.index.sync(new_docs.values())
             self.library = new
             self.generation += 1
             self.cache.clear()

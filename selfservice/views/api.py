@@ -37,7 +37,7 @@ def _summary(a: Article, root: str) -> dict[str, Any]:
         "category": a.category,
         "tags": list(a.tags),
         "updated": a.updated.isoformat() if a.updated else None,
-        "url": f"{root}/a/{a.slug}",
+        "url": root + a.url_path,
     }
 
 
@@ -54,6 +54,12 @@ async def search(request: Request) -> Response:
     if not q.strip():
         return _json(request, {"query": q, "total": 0, "results": [], "message": None, "suggestion": None})
     res = await run_in_threadpool(state.index.search, q, limit=limit, offset=offset, category=category, tag=tag)
+    lib = state.library
+
+    def url_of(slug: str) -> str:
+        doc = lib.document(slug)
+        return root + (doc.url_path if doc is not None else f"/a/{slug}")
+
     return _json(
         request,
         {
@@ -63,7 +69,7 @@ async def search(request: Request) -> Response:
                 {
                     "slug": h.slug,
                     "title": h.title,
-                    "url": f"{root}/a/{h.slug}",
+                    "url": url_of(h.slug),
                     "snippet": h.snippet,
                     "score": round(float(h.score), 4),
                     "category": h.category,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -12,7 +14,31 @@ from ..caching import respond
 from ..state import portal_state
 from .rendering import PageMeta, render, url_builder
 
-__all__ = ["parse_int", "search_page"]
+__all__ = ["FILTERS", "HitView", "parse_int", "search_page"]
+
+FILTERS = ("category", "tag", "manual")
+
+
+@dataclass(frozen=True, slots=True)
+class HitView:
+    """A search hit as the template shows it: where it lives and which manual it is from."""
+
+    slug: str
+    title: str
+    summary: str
+    category: str
+    score: float
+    snippet: str  # safe HTML with <mark>
+    url: str
+    manual: str | None  # "Larkspur Hub user manual 3.x" for chapters
+
+
+@dataclass(frozen=True, slots=True)
+class ResultsView:
+    total: int
+    hits: list[HitView]
+    message: str | None
+    suggestion: str | None
 
 
 def parse_int(request: Request, name: str, default: int, lo: int, hi: int) -> int:
@@ -34,12 +60,13 @@ async def search_page(request: Request) -> Response:
     query = request.query_params.get("q", "").strip()
     page_number = parse_int(request, "page", 1, 1, 1000)
     size = state.settings.page_size
-    filters = {k: request.query_params.get(k) or None for k in ("category", "tag")}
+    filters = {k: request.query_params.get(k) or None for k in FILTERS}
     results = None
     page_count = 0
     prev_url = next_url = None
     if query:
-        results = await _run_search(state, query, size, (page_number - 1) * size, filters)
+        raw = await _run_search(state, query, size, (page_number - 1) * size, filters)
+        results = _view(request, raw)
         page_count = max(1, math.ceil(results.total / size))
         url = url_builder(request)
         base = {"q": query, **{k: v for k, v in filters.items() if v}}
@@ -63,10 +90,24 @@ async def search_page(request: Request) -> Response:
     return respond(request, prepared, max_age=0, private=True)
 
 
-async def _run_search(state, query: str, limit: int, offset: int, filters: dict[str, str | None]):  # type: ignore[no-untyped-def]
+def _view(request: Request, raw: Any) -> ResultsView:
+    lib = portal_state(request).library
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    hits = []
+    for h in raw.hits:
+        doc = lib.document(h.slug)
+        manual = None
+        if doc is not None and doc.manual:
+            mid, _, version = doc.manual.partition("/")
+            m = lib.manuals.get(mid, {}).get(version)
+            manual = f"{m.title} {m.version}" if m else doc.manual
+        url = root + (doc.url_path if doc is not None else f"/a/{h.slug}")
+        hits.append(HitView(h.slug, h.title, h.summary, h.category, h.score, h.snippet, url, manual))
+    return ResultsView(raw.total, hits, raw.message, raw.suggestion)
+
+
+async def _run_search(state: Any, query: str, limit: int, offset: int, filters: dict[str, str | None]) -> Any:
     """Run a search off the event loop: whoosh is synchronous and CPU-bound."""
     from starlette.concurrency import run_in_threadpool
 
-    return await run_in_threadpool(
-        state.index.search, query, limit=limit, offset=offset, category=filters.get("category"), tag=filters.get("tag")
-    )
+    return await run_in_threadpool(state.index.search, query, limit=limit, offset=offset, **filters)
