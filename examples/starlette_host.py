@@ -25,8 +25,8 @@ portal = create_portal(
 
 async def homepage(request: Request) -> HTMLResponse:
     return HTMLResponse(
-        "<!doctype html><html lang='en'><title>Larkspur Home</title>"
-        "<h1>Larkspur Home</h1><p>Need a hand? <a href='/help/'>Visit the help centre</a>.</p></html>"
+        '<!doctype html><html lang="en"><title>Larkspur Home</title>'
+        '<h1>Larkspur Home</h1><p>Need a hand? <a href="/help/">Visit the help centre</a>.</p></html>'
     )
 
 

@@ -24,8 +24,8 @@ from .security import BodyLimitMiddleware, CORSMiddleware, SecurityHeadersMiddle
 from .settings import Settings
 from .state import PortalState
 from .templating import build_environment
-from .theming import StaticAssets, Theme, load_theme
-from .views import api, manuals, pages, search
+from .theming import StaticAssets, load_theme
+from .views import api, manuals, pages, search, seo, widget
 
 __all__ = ["Portal", "create_portal"]
 
@@ -110,6 +110,12 @@ def create_portal(settings: Settings | None = None, /, **overrides: Any) -> Port
         Route("/api/articles", api.articles, name="api_articles", methods=["GET", "HEAD"]),
         Route("/api/articles/{slug}", api.article, name="api_article", methods=["GET", "HEAD"]),
         Route("/api/openapi.json", api.openapi, name="openapi", methods=["GET", "HEAD"]),
+        Route("/robots.txt", seo.robots, name="robots", methods=["GET", "HEAD"]),
+        Route("/sitemap.xml", seo.sitemap, name="sitemap", methods=["GET", "HEAD"]),
+        Route("/feed.atom", seo.feed, name="feed", methods=["GET", "HEAD"]),
+        Route("/opensearch.xml", seo.opensearch, name="opensearch", methods=["GET", "HEAD"]),
+        Route("/api/contextual", widget.contextual, name="api_contextual", methods=["GET", "HEAD"]),
+        Route("/widget.js", widget.widget_js, name="widget_js", methods=["GET", "HEAD"]),
         Mount("/static", app=assets, name="static"),
     ]
     middleware = [

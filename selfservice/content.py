@@ -18,7 +18,7 @@ import logging
 import os
 import pickle
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from .errors import ContentError, FrontMatterError
 from .manuals import ATTACHMENT_TYPES, Manual, ManualSpec, build_manuals, find_manual_specs
 from .markup import Heading, render
 
@@ -51,7 +52,7 @@ _FENCE = "---"
 MAX_FILE_BYTES = 2_000_000
 
 
-@dataclass(slots=True)
+@dataclass
 class Article:
     """One help article, parsed and pre-rendered. Immutable once loaded."""
 
@@ -92,7 +93,7 @@ class Category:
         return len(self.slugs)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Problem:
     """Something a writer should fix; ``level`` is "error" or "warning"."""
 
@@ -105,7 +106,7 @@ class Problem:
         return f"{self.path}:{self.line}: {self.level}: {self.message}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class _Entry:
     """A rendered file as cached between loads: valid while stat and link targets agree."""
 
@@ -172,6 +173,10 @@ def _order(article: Article) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 1000
 
 
+#: libyaml's C parser when PyYAML was built with it (about 10× faster), else the Python one.
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def parse_front_matter(source: str, path: Path) -> tuple[dict[str, Any], str, int]:
     """Split ``source`` into (front matter mapping, body, line number where the body starts)."""
     if source.startswith("\ufeff"):
@@ -183,21 +188,20 @@ def parse_front_matter(source: str, path: Path) -> tuple[dict[str, Any], str, in
         if lines[i].rstrip() in (_FENCE, "..."):
             raw = "\n".join(lines[1:i])
             try:
-                data = yaml.safe_load(raw) if raw.strip() else {}
-            except yaml.YAMLError as exc:
+                data = yaml.load(raw, Loader=_YAML_LOADER) if raw.strip() else {}
+            except yaml.YAMLError as fast_exc:
+                exc = fast_exc
+                try:  # the pure-Python parser points at the offending line more precisely
+                    yaml.safe_load(raw)
+                except yaml.YAMLError as slow_exc:
+                    exc = slow_exc
                 mark = getattr(exc, "problem_mark", None)
                 line = (mark.line + 2) if mark is not None else 1
                 problem = getattr(exc, "problem", None) or "invalid YAML"
-                from .errors import FrontMatterError
-
                 raise FrontMatterError(f"front matter is not valid YAML: {problem}", path, line) from None
             if not isinstance(data, dict):
-                from .errors import FrontMatterError
-
                 raise FrontMatterError("front matter must be a mapping of `key: value` lines", path, 2)
             return data, "\n".join(lines[i + 1 :]), i + 2
-    from .errors import FrontMatterError
-
     raise FrontMatterError("front matter starts with --- but has no closing --- line", path, 1)
 
 
@@ -239,12 +243,13 @@ class _Draft:
     stat: tuple[int, int]
     url_path: str = ""
     manual: ManualSpec | None = None
+    cached: _Entry | None = None  # the file is unchanged since this rendering: not re-read
 
 
 def _iter_markdown(root: Path, skip: set[Path]) -> Iterable[Path]:
     for p in sorted(root.rglob("*.md")):
         rel = p.relative_to(root).parts
-        if any(part.startswith((".", "_")) for part in rel) or p.parent.resolve() in skip:
+        if any(part.startswith((".", "_")) for part in rel) or p.parent in skip:
             continue
         if p.name.lower() in ("readme.md", "license.md", "attribution.md"):
             continue
@@ -252,11 +257,26 @@ def _iter_markdown(root: Path, skip: set[Path]) -> Iterable[Path]:
             yield p
 
 
-def _read(path: Path, root: Path, problems: list[Problem], manual: ManualSpec | None = None) -> _Draft | None:
-    from .errors import ContentError
+def _abs(path: Path) -> Path:
+    """An absolute, normalised path without touching the disk (``resolve()`` costs a
+    ``readlink`` per component, which dominates a warm start over thousands of files)."""
+    return Path(os.path.abspath(path))
 
+
+def _read(
+    path: Path,
+    root: Path,
+    problems: list[Problem],
+    manual: ManualSpec | None = None,
+    old: Mapping[Path, _Entry] | None = None,
+) -> _Draft | None:
     try:
         st = path.stat()
+        entry = old.get(path) if old else None
+        key = manual.key if manual is not None else None
+        if entry is not None and entry.stat == (st.st_mtime_ns, st.st_size) and entry.article.manual == key:
+            a = entry.article
+            return _Draft(path, root, {}, "", 1, a.slug, entry.stat, a.url_path, manual, entry)
         if st.st_size > MAX_FILE_BYTES:
             raise ContentError(f"file is larger than {MAX_FILE_BYTES // 1_000_000} MB; split it", path)
         source = path.read_text(encoding="utf-8")
@@ -357,6 +377,7 @@ def load_library(
     """
     problems: list[Problem] = []
     drafts: list[_Draft] = []
+    old = previous._by_file if previous is not None else _read_cache(cache_file)
     categories: dict[str, Category] = {}
     specs: list[ManualSpec] = []
     roots = tuple(Path(p) for p in paths)
@@ -365,19 +386,19 @@ def load_library(
         manual_problems: list[tuple[Path, int, str]] = []
         root_specs = find_manual_specs(root, manual_problems)
         problems.extend(Problem(p, line, msg) for p, line, msg in manual_problems)
-        skip = {yml.parent.resolve() for yml in root.rglob("manual.yml")}
+        skip = {yml.parent for yml in root.rglob("manual.yml")}
         for spec in root_specs:
             for path in spec.chapter_files:
-                d = _read(path, root, problems, spec)
+                d = _read(path, root, problems, spec, old)
                 if d is not None:
                     drafts.append(d)
         specs.extend(root_specs)
         for path in _iter_markdown(root, skip):
-            d = _read(path, root, problems)
+            d = _read(path, root, problems, None, old)
             if d is not None:
                 drafts.append(d)
 
-    by_path: dict[Path, _Draft] = {}
+    by_path: dict[str, _Draft] = {}
     by_slug: dict[str, _Draft] = {}
     for d in drafts:
         if d.slug in by_slug:
@@ -385,18 +406,21 @@ def load_library(
             problems.append(Problem(d.path, 1, f"duplicate slug {d.slug!r}: also used by {other.path}"))
             continue
         by_slug[d.slug] = d
-        by_path[d.path.resolve()] = d
+        by_path[os.path.abspath(d.path)] = d
 
     lib = Library(categories=categories, sources=roots)
-    old = previous._by_file if previous is not None else _read_cache(cache_file)
     rendered_any = False
     for d in by_slug.values():
-        entry = old.get(d.path)
-        if entry is None or entry.stat != d.stat or entry.article.slug != d.slug or any(
+        entry = d.cached
+        if entry is None or any(
             _resolve(d.path, target, by_path) != slug for target, slug in entry.resolved
         ):
             start = len(problems)
-            article, resolved = _build(d, by_path, default_locale, problems)
+            try:
+                article, resolved = _build(d, by_path, default_locale, problems)
+            except ContentError as exc:  # e.g. a body over the markup size limit
+                problems.append(Problem(d.path, exc.line, exc.message))
+                continue
             entry = _Entry(d.stat, article, tuple(problems[start:]), resolved)
             rendered_any = True
         else:
@@ -424,25 +448,26 @@ def load_library(
     return lib
 
 
-def _resolve(source: Path, target: str, by_path: dict[Path, _Draft]) -> str | None:
+def _resolve(source: Path, target: str, by_path: dict[str, _Draft]) -> str | None:
     """Where a relative link leads under the mount (``/a/<slug>``, a chapter, a manual file), or None."""
     path_part = target.partition("#")[0].partition("?")[0]
     if not path_part or "://" in path_part or path_part.startswith(("/", "mailto:", "tel:")):
         return None
-    dest_path = (source.parent / path_part).resolve()
+    dest = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(source)), path_part))
     if path_part.endswith(".md"):
-        dest = by_path.get(dest_path)
-        return dest.url_path if dest is not None else None
-    here = by_path.get(source.resolve())
+        found = by_path.get(dest)
+        return found.url_path if found is not None else None
+    here = by_path.get(os.path.abspath(source))
+    dest_path = Path(dest)
     if here is not None and here.manual is not None and dest_path.suffix.lower() in ATTACHMENT_TYPES:
-        folder = here.manual.folder.resolve()
+        folder = _abs(here.manual.folder)
         if dest_path.is_file() and folder in dest_path.parents:
             return f"/m/{here.manual.key}/files/{dest_path.relative_to(folder).as_posix()}"
     return None
 
 
 def _build(
-    d: _Draft, by_path: dict[Path, _Draft], default_locale: str, problems: list[Problem]
+    d: _Draft, by_path: dict[str, _Draft], default_locale: str, problems: list[Problem]
 ) -> tuple[Article, tuple[tuple[str, str | None], ...]]:
     meta = d.meta
     for key in meta:

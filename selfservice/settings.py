@@ -13,15 +13,30 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .errors import SettingsError
+
+if TYPE_CHECKING:
+    from .mail import Mailer
 
 __all__ = ["Settings", "demo_content_dir"]
 
 _LOCALE_RE = re.compile(r"^[a-z]{2,3}(?:[_-][A-Za-z0-9]{2,8})?$")
 _CSS_VAR_RE = re.compile(r"^--[a-z0-9-]{1,60}$")
 _CSS_VALUE_RE = re.compile(r"^[^;{}<>\\]{1,200}$")
+_ADDRESS_RE = re.compile(r"^[^@\s<>,;]{1,64}@[^@\s<>,;]{1,255}$")
+_TOPIC_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_RATE_RE = re.compile(r"^\s*\d{1,9}\s*(/|per)\s*(\d{1,6}\s*)?(second|minute|hour|day|month|year)s?\s*$")
+
+DEFAULT_TOPICS: Mapping[str, str] = {
+    "order": "An order or delivery",
+    "billing": "Billing and payments",
+    "account": "My account",
+    "product": "A product or service",
+    "other": "Something else",
+}
 
 
 def demo_content_dir() -> Path:
@@ -62,6 +77,29 @@ class Settings:
     max_body_bytes: int = 1_048_576
     allowed_origins: Sequence[str] = ()
     watch: bool = False
+    # -- customer input: feedback, requests, mail, events (see docs/feedback.md) --
+    mail_from: str = "Help Centre <help@localhost>"
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_tls: str = "starttls"
+    smtp_timeout: float = 30.0
+    staff_email: str | None = None
+    request_topics: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_TOPICS))
+    contact_target_days: int = 3
+    complaint_target_days: int = 10
+    reopen_days: int = 14
+    feedback_retention_days: int | None = 730
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    outbox_max_attempts: int = 10
+    rate_limit_feedback: str | None = "60/minute"
+    rate_limit_requests: str | None = "10/hour"
+    rate_limit_email: str | None = "5/hour"
+    rate_limit_lookup: str | None = "20/minute"
+    mailer: Mailer | None = None
+    plugins: Sequence[object] = ()
 
     def __post_init__(self) -> None:
         # Coerce friendly inputs (str paths, a single path) into their typed forms.
@@ -78,6 +116,8 @@ class Settings:
             self.allowed_origins = (self.allowed_origins,)
         self.allowed_origins = tuple(self.allowed_origins)
         self.theme_variables = dict(self.theme_variables)
+        self.request_topics = dict(self.request_topics)
+        self.plugins = tuple(self.plugins)
 
     # -- derived values -------------------------------------------------------------------
     @property
@@ -116,9 +156,9 @@ class Settings:
         for p in self.content_paths:
             if not p.is_dir():
                 raise SettingsError("content_dirs", f"{p} is not a folder; create it or fix the path")
-        for p in self.template_dirs:
-            if not Path(p).is_dir():
-                raise SettingsError("template_dirs", f"{p} is not a folder")
+        for folder in self.template_dirs:
+            if not Path(folder).is_dir():
+                raise SettingsError("template_dirs", f"{folder} is not a folder")
         if not self.site_name or not self.site_name.strip():
             raise SettingsError("site_name", "must not be empty")
         if self.base_url is not None:
@@ -127,8 +167,10 @@ class Settings:
                 raise SettingsError(
                     "base_url", f"{self.base_url!r} must be an absolute http(s) URL such as https://example.com/help"
                 )
-        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", self.theme or "") and not Path(self.theme).is_dir():
-            raise SettingsError("theme", f"{self.theme!r} is neither a theme name nor a folder")
+        if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}", self.theme or "") and not (
+            Path(self.theme) / "theme.yml"
+        ).is_file():
+            raise SettingsError("theme", f"{self.theme!r} is neither a theme name nor a folder with a theme.yml")
         for name, value in self.theme_variables.items():
             if not _CSS_VAR_RE.match(name) or not _CSS_VALUE_RE.match(str(value)):
                 raise SettingsError("theme_variables", f"{name}: {value!r} is not a CSS custom property and value")
@@ -160,7 +202,56 @@ class Settings:
             parts = urlsplit(origin)
             if origin == "*" or parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
                 raise SettingsError("allowed_origins", f"{origin!r} must be an origin like https://shop.example")
+        self._validate_customer_input()
         return self
+
+    def _validate_customer_input(self) -> None:
+        """The feedback, request, mail and webhook fields (docs/feedback.md)."""
+        from email.utils import parseaddr
+
+        for name in ("mail_from", "staff_email"):
+            value = getattr(self, name)
+            if value is None and name == "staff_email":
+                continue
+            address = parseaddr(value)[1] if isinstance(value, str) and "\n" not in value and "\r" not in value else ""
+            if not _ADDRESS_RE.match(address):
+                raise SettingsError(name, f"{value!r} is not an email address such as 'Help <help@example.com>'")
+        if self.mailer is not None and not callable(getattr(self.mailer, "send", None)):
+            raise SettingsError("mailer", f"{self.mailer!r} has no send(message) method; see selfservice.mail.Mailer")
+        if self.smtp_host is not None and not re.fullmatch(r"[A-Za-z0-9_.:\[\]-]{1,253}", self.smtp_host):
+            raise SettingsError("smtp_host", f"{self.smtp_host!r} is not a host name")
+        if self.smtp_tls not in ("starttls", "tls", "none"):
+            raise SettingsError("smtp_tls", f"must be 'starttls', 'tls' (implicit TLS, port 465) or 'none', not {self.smtp_tls!r}")
+        if (self.smtp_username is None) != (self.smtp_password is None):
+            raise SettingsError("smtp_password" if self.smtp_username else "smtp_username",
+                                "set both smtp_username and smtp_password, or neither")
+        if not isinstance(self.smtp_timeout, (int, float)) or isinstance(self.smtp_timeout, bool) or not 1 <= self.smtp_timeout <= 300:
+            raise SettingsError("smtp_timeout", "must be between 1 and 300 seconds")
+        if not self.request_topics:
+            raise SettingsError("request_topics", "needs at least one topic, e.g. {'other': 'Something else'}")
+        for key, label in self.request_topics.items():
+            if not isinstance(key, str) or not _TOPIC_RE.match(key) or not isinstance(label, str) or not label.strip():
+                raise SettingsError("request_topics", f"{key!r}: {label!r} must map a short lower-case key to a label")
+        numbers: list[tuple[str, int, int]] = [
+            ("smtp_port", 1, 65535), ("contact_target_days", 1, 365), ("complaint_target_days", 1, 365),
+            ("reopen_days", 0, 365), ("outbox_max_attempts", 1, 100),
+        ]
+        if self.feedback_retention_days is not None:
+            numbers.append(("feedback_retention_days", 1, 36_500))
+        for name, lo, hi in numbers:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+                raise SettingsError(name, f"must be a whole number from {lo} to {hi}, not {value!r}")
+        if self.webhook_url is not None:
+            parts = urlsplit(self.webhook_url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise SettingsError("webhook_url", f"{self.webhook_url!r} must be an absolute http(s) URL")
+            if not isinstance(self.webhook_secret, str) or len(self.webhook_secret) < 16:
+                raise SettingsError("webhook_secret", "is required with webhook_url: a random string of 16+ characters")
+        for name in ("rate_limit_feedback", "rate_limit_requests", "rate_limit_email", "rate_limit_lookup"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, str) and _RATE_RE.match(value)):
+                raise SettingsError(name, f"{value!r} is not a rate such as '10/minute' or '5 per hour' (None: no limit)")
 
     @classmethod
     def field_names(cls) -> list[str]:

@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from selfservice import Portal, Settings, create_portal
 from selfservice.settings import demo_content_dir
+from tests.dbfixtures import *  # noqa: F403  (database fixtures: postgres_server, store_url, store)
 
 SECRET = "test-secret-key-0123456789abcdef"
 

@@ -25,11 +25,11 @@ def free_port() -> int:
 class Server:
     """A `selfservice serve` subprocess whose log lines can be awaited (no sleeps)."""
 
-    def __init__(self, args: list[str], cwd: Path) -> None:
+    def __init__(self, args: list[str], cwd: Path, command: list[str] | None = None) -> None:
         self.port = free_port()
         self.lines: queue.Queue[str] = queue.Queue()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "selfservice.cli", "serve", "--port", str(self.port), *args],
+            [*(command or [sys.executable, "-m", "selfservice.cli"]), "serve", "--port", str(self.port), *args],
             cwd=cwd,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

@@ -8,6 +8,7 @@ go stale while each page keeps one canonical URL.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from starlette.exceptions import HTTPException
@@ -143,10 +144,20 @@ async def print_view(request: Request) -> Response:
             page=PageMeta(f"{manual.title} {manual.version} (print) – {state.settings.site_name}", manual.description, noindex=True),
             breadcrumbs=_crumbs(request, manual, "Print"),
             manual=manual,
-            chapters=_chapters(request, manual),
+            chapters=[(a, print_html(a.body_html, i)) for i, a in enumerate(_chapters(request, manual), 1)],
         )
 
     return render_cached(request, ("print", manual.key), build)
+
+
+_ID_RE = re.compile(r'(\sid="|\shref="#)([^"]+)"')
+_HEADING_RE = re.compile(r"<(/?)h([2-5])\b")
+
+
+def print_html(html: str, n: int) -> str:
+    """A chapter body for the one-page print view: unique ids, headings one level down."""
+    html = _ID_RE.sub(lambda m: f'{m.group(1)}ch{n}-{m.group(2)}"', html)
+    return _HEADING_RE.sub(lambda m: f"<{m.group(1)}h{int(m.group(2)) + 1}", html)
 
 
 async def attachment(request: Request) -> Response:

@@ -8,9 +8,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ..caching import respond
+from ..caching import Prepared, respond
+from ..content import Article
 from ..state import portal_state
-from .rendering import PageMeta, render, render_cached, url_builder
+from .rendering import PageMeta, render, render_cached, root_path, url_builder
+from .seo import article_jsonld
 
 __all__ = ["article", "category", "home", "http_error", "server_error"]
 
@@ -30,7 +32,7 @@ _TITLES = {
 async def home(request: Request) -> Response:
     state = portal_state(request)
 
-    def build():  # type: ignore[no-untyped-def]
+    def build() -> Prepared:
         lib = state.library
         cats = []
         for cat in lib.sorted_categories():
@@ -61,7 +63,7 @@ def _featured(lib):  # type: ignore[no-untyped-def]
 class _CategoryView:
     __slots__ = ("slug", "name", "description", "count", "articles")
 
-    def __init__(self, slug: str, name: str, description: str, count: int, articles: list) -> None:  # type: ignore[type-arg]
+    def __init__(self, slug: str, name: str, description: str, count: int, articles: list[Article]) -> None:
         self.slug, self.name, self.description, self.count, self.articles = slug, name, description, count, articles
 
 
@@ -72,7 +74,7 @@ async def category(request: Request) -> Response:
     if cat is None or not cat.slugs:
         raise HTTPException(404, f"There is no category called “{slug[:80]}”.")
 
-    def build():  # type: ignore[no-untyped-def]
+    def build() -> Prepared:
         url = url_builder(request)
         return render(
             request,
@@ -93,13 +95,22 @@ async def article(request: Request) -> Response:
     if art is None:
         raise HTTPException(404, f"We couldn’t find an article at “{slug[:80]}”. It may have moved: try searching.")
 
-    def build():  # type: ignore[no-untyped-def]
+    def build() -> Prepared:
         url = url_builder(request)
         cat = state.library.categories.get(art.category)
         crumbs: list[tuple[str, str | None]] = [("Home", url("home"))]
         if cat is not None:
             crumbs.append((cat.name, url("category", slug=cat.slug)))
         crumbs.append((art.title, None))
+        # Absolute only with a configured base URL: the page is cached, so it must not carry
+        # whatever Host header its first visitor sent.
+        base = (state.settings.base_url or root_path(request)).rstrip("/")
+        jsonld = article_jsonld(
+            art,
+            base + art.url_path,
+            [(label, base + href[len(root_path(request)) :] if href else base + art.url_path) for label, href in crumbs],
+            state.settings.site_name,
+        )
         return render(
             request,
             "article.html",
@@ -108,6 +119,7 @@ async def article(request: Request) -> Response:
             article=art,
             category=cat,
             related=state.library.related(art),
+            jsonld=jsonld,
         )
 
     return render_cached(request, ("article", slug), build)
@@ -127,7 +139,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
     message = exc.detail if isinstance(exc.detail, str) and exc.detail != _default_phrase(status) else _TITLES.get(status, "Error")
     if _is_api(request):
         return JSONResponse({"error": message, "status": status}, status_code=status, headers=exc.headers)
-    return _error_page(request, status, message, exc.headers)
+    return _error_page(request, status, message, dict(exc.headers) if exc.headers else None)
 
 
 def _default_phrase(status: int) -> str:

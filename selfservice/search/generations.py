@@ -1,0 +1,154 @@
+"""Reading the live index: one opened generation at a time, a searcher pool, a result cache.
+
+Opening a whoosh searcher costs milliseconds, a query well under one, so searchers are kept
+between queries. Whoosh searchers are not safe to share between threads (and the portal runs
+searches in a thread pool), so each query checks one out of a small pool and returns it.
+
+Freshness costs one ``stat`` of ``CURRENT`` per query (see :mod:`.storage`): when its
+signature changes — a commit by this process or any other — the next query opens the new
+generation; searchers of the old one are closed as they come back. Results are cached per
+generation, so a commit invalidates them all at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import replace
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh.index import FileIndex
+from whoosh.searching import Searcher
+
+from ..errors import SearchError
+from .ranking import Ranker, Weights
+from .results import SearchResults
+from .schema import SCHEMA_VERSION
+from .spelling import VocabularyCache
+from .storage import IndexStore, Pointer, Signature
+
+__all__ = ["Generation", "Generations"]
+
+_IDLE_SEARCHERS = 8
+_OPEN_ATTEMPTS = 5  # a rebuild or commit can remove files between reading CURRENT and opening
+
+
+class Generation:
+    """One opened version of the index."""
+
+    def __init__(
+        self, signature: Signature, pointer: Pointer, ix: FileIndex, cache_size: int, weights: Weights | None = None
+    ) -> None:
+        self.signature = signature
+        self.pointer = pointer
+        self.ix = ix
+        self.retired = False
+        self.ranker = Ranker(ix.doc_count_all(), weights)
+        self.vocabulary = VocabularyCache()
+        self._idle: list[Searcher] = []
+        self._cache: OrderedDict[Hashable, SearchResults] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def checkout(self) -> Searcher:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return self.ix.searcher()
+
+    def checkin(self, searcher: Searcher) -> None:
+        with self._lock:
+            if not self.retired and len(self._idle) < _IDLE_SEARCHERS:
+                self._idle.append(searcher)
+                return
+        searcher.close()
+
+    def retire(self) -> None:
+        with self._lock:
+            self.retired = True
+            idle, self._idle = self._idle, []
+            self._cache.clear()
+        for s in idle:
+            s.close()
+
+    def cached(self, key: Hashable) -> SearchResults | None:
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is None:
+                return None
+            self._cache.move_to_end(key)
+        return replace(hit, hits=list(hit.hits))  # callers may mutate their list
+
+    def remember(self, key: Hashable, results: SearchResults) -> None:
+        if self._cache_size <= 0:
+            return
+        with self._lock:
+            if self.retired:
+                return
+            self._cache[key] = replace(results, hits=list(results.hits))
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+
+
+class Generations:
+    """Keeps the current :class:`Generation` of one index folder open and up to date."""
+
+    def __init__(
+        self, store: IndexStore, language: str, cache_size: int = 256, weights: Weights | None = None
+    ) -> None:
+        self.store = store
+        self.language = language
+        self.cache_size = cache_size
+        self.weights = weights
+        self._current: Generation | None = None
+        self._lock = threading.Lock()
+
+    def compatible(self, pointer: Pointer | None) -> bool:
+        """Whether ``pointer`` names an index this code can read with this language."""
+        return pointer is not None and pointer.schema == SCHEMA_VERSION and pointer.language == self.language
+
+    def current(self) -> Generation | None:
+        """The live generation (opened or refreshed as needed), or None if there is no usable index."""
+        signature = self.store.signature()
+        gen = self._current
+        if gen is not None and gen.signature == signature:
+            return gen
+        with self._lock:
+            gen = self._current
+            if gen is not None and gen.signature == signature and signature is not None:
+                return gen
+            fresh = self._open()
+            if gen is not None:
+                gen.retire()
+            self._current = fresh
+            return fresh
+
+    def _open(self) -> Generation | None:
+        last_error: Exception | None = None
+        for _ in range(_OPEN_ATTEMPTS):
+            signature = self.store.signature()
+            pointer = self.store.read_pointer()
+            if signature is None or pointer is None or not self.compatible(pointer):
+                return None
+            try:
+                ix = whoosh_index.open_dir(str(self.store.folder(pointer)))
+            except (OSError, whoosh_index.EmptyIndexError) as e:
+                last_error = e  # removed under us by a rebuild: read CURRENT again
+                continue
+            return Generation(signature, pointer, ix, self.cache_size, self.weights)
+        raise SearchError(
+            f"cannot open the search index in {self.store.root} ({last_error}); "
+            "rebuild it with `selfservice index`"
+        )
+
+    def folder(self) -> Path | None:
+        pointer = self.store.read_pointer()
+        return self.store.folder(pointer) if self.compatible(pointer) and pointer else None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._current is not None:
+                self._current.retire()
+            self._current = None

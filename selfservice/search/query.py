@@ -1,0 +1,190 @@
+"""Turning a :class:`~selfservice.search.grammar.ParsedQuery` into a bounded search plan.
+
+A plan is a list of clauses; a clause is a list of options, and a document's score for a
+clause is its best option's score (so ``login`` and its synonym ``sign in`` do not add up);
+clause scores add up (:mod:`.ranking`). An option is one term, or several that must form a
+phrase. Everything that could grow with the index is capped here: a prefix expands to at most
+:data:`MAX_EXPANSIONS` of its most frequent words (:data:`EXPANSION_BUDGET` for the whole
+query), a typo to at most three corrections, a synonym list to what was configured.
+
+The builder also reports what it learned on the way: which words exist nowhere in the index
+(candidates for typo correction) and which terms to highlight in snippets.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+
+from whoosh.reading import IndexReader
+
+from .grammar import AnyOf, Clause, ParsedQuery, Phrase, Word
+from .schema import SEARCH_FIELDS, Analyzer
+
+__all__ = [
+    "EXPANSION_BUDGET",
+    "MAX_EXPANSIONS",
+    "ClausePlan",
+    "Option",
+    "Plan",
+    "PlanBuilder",
+    "normalize_synonyms",
+]
+
+SYNONYM_WEIGHT = 0.7  # a synonym is weaker evidence than the word typed
+CORRECTION_WEIGHT = 0.8  # so is a corrected typo
+PREFIX_WEIGHT = 0.9  # and a word the customer did not finish
+MAX_EXPANSIONS = 24  # words one prefix may expand to (the most frequent ones)
+EXPANSION_BUDGET = 64  # words all the prefixes of one query may expand to together
+_PREFIX_SCAN = 4000  # vocabulary entries read per prefix before choosing the most frequent
+
+
+def normalize_synonyms(synonyms: Mapping[str, Sequence[str]] | None) -> dict[str, tuple[str, ...]]:
+    """Lowercase keys and alternatives; one word or several (``"sign in": ["log in"]``)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for key, values in (synonyms or {}).items():
+        k = " ".join(key.lower().split())
+        alts = tuple(dict.fromkeys(" ".join(v.lower().split()) for v in values if v.strip()))
+        alts = tuple(a for a in alts if a != k)
+        if k and alts:
+            out[k] = alts
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """Terms that satisfy a clause: one term, or a phrase of several; ``weight`` scales it."""
+
+    terms: tuple[str, ...]
+    weight: float = 1.0
+
+
+@dataclass(slots=True)
+class ClausePlan:
+    options: list[Option] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Plan:
+    """What to score, what to leave out, and what building it found out."""
+
+    clauses: list[ClausePlan] = field(default_factory=list)
+    exclude: list[ClausePlan] = field(default_factory=list)
+    highlight: set[str] = field(default_factory=set)  # terms to mark in snippets
+    unknown: list[str] = field(default_factory=list)  # words (lowercased) found nowhere
+
+    def __bool__(self) -> bool:
+        return bool(self.clauses)
+
+
+class PlanBuilder:
+    """Builds plans against one reader (prefixes and unknown words need its vocabulary)."""
+
+    def __init__(
+        self,
+        reader: IndexReader,
+        analyzer: Analyzer,
+        *,
+        synonyms: Mapping[str, tuple[str, ...]] | None = None,
+        max_expansions: int = MAX_EXPANSIONS,
+    ) -> None:
+        self.reader = reader
+        self.analyzer = analyzer
+        self.synonyms = synonyms or {}
+        self.max_expansions = max_expansions
+        self.budget = EXPANSION_BUDGET
+
+    def exists(self, term: str) -> bool:
+        freq = self.reader.doc_frequency
+        return any(freq(f, term) for f in SEARCH_FIELDS)
+
+    def prefix_words(self, prefix: str) -> list[str]:
+        """The most frequent vocabulary words starting with ``prefix`` (within the budget)."""
+        n = min(self.max_expansions, self.budget)
+        if n <= 0:
+            return []
+        scan = islice(self.reader.expand_prefix("spell", prefix), _PREFIX_SCAN)
+        words = [b.decode("utf-8") if isinstance(b, bytes) else str(b) for b in scan]
+        freq = self.reader.doc_frequency
+        best = heapq.nlargest(n, words, key=lambda w: freq("spell", w))
+        self.budget -= len(best)
+        return best
+
+    def _text(self, text: str, weight: float, plan: Plan, clause: ClausePlan) -> None:
+        terms = tuple(self.analyzer.terms(text))
+        if terms:
+            plan.highlight.update(terms)
+            clause.options.append(Option(terms, weight))
+
+    def _word(self, word: Word, plan: Plan, clause: ClausePlan, corrections: Mapping[str, Sequence[str]]) -> None:
+        lowered = word.text.lower()
+        if word.prefix:
+            expanded = dict.fromkeys(t for w in self.prefix_words(lowered) if (t := self.analyzer.term(w)) is not None)
+            exact = self.analyzer.term(lowered)
+            for t in expanded:
+                clause.options.append(Option((t,), 1.0 if t == exact else PREFIX_WEIGHT))
+            plan.highlight.update(expanded)
+            return
+        terms = tuple(self.analyzer.terms(word.text))
+        if not terms:
+            return  # a stop word
+        plan.highlight.update(terms)
+        clause.options.append(Option(terms))
+        if not all(self.exists(t) for t in terms):
+            plan.unknown.append(lowered)
+        for alt in self.synonyms.get(lowered, ()):
+            self._text(alt, SYNONYM_WEIGHT, plan, clause)
+        for fix in corrections.get(lowered, ()):
+            self._text(fix, CORRECTION_WEIGHT, plan, clause)
+
+    def _clause(self, clause: Clause, plan: Plan, corrections: Mapping[str, Sequence[str]]) -> ClausePlan:
+        out = ClausePlan()
+        for option in clause.options if isinstance(clause, AnyOf) else (clause,):
+            if isinstance(option, Phrase):
+                self._text(" ".join(option.words), 1.0, plan, out)
+            else:
+                self._word(option, plan, out, corrections)
+        out.options = list(dict.fromkeys(out.options))
+        return out
+
+    def build(self, parsed: ParsedQuery, corrections: Mapping[str, Sequence[str]] | None = None) -> Plan:
+        """The plan for ``parsed``; ``corrections`` maps unknown words to words to try as well."""
+        corrections = corrections or {}
+        self.budget = EXPANSION_BUDGET
+        plan = Plan()
+        for clause in dict.fromkeys(self._with_phrase_synonyms(parsed)):  # "a a a" is "a"
+            built = self._clause(clause, plan, corrections)
+            if built.options:
+                plan.clauses.append(built)
+        ignored = Plan()  # excluded words are not highlighted nor corrected
+        for clause in dict.fromkeys(parsed.exclude):
+            built = self._clause(clause, ignored, {})
+            if built.options:
+                plan.exclude.append(built)
+        return plan
+
+    def _with_phrase_synonyms(self, parsed: ParsedQuery) -> list[Clause]:
+        """Multi-word synonym keys (``sign in``) match consecutive words; they become OR groups."""
+        clauses = list(parsed.include)
+        multi = sorted((k for k in self.synonyms if " " in k), key=len, reverse=True)
+        if not multi:
+            return clauses
+        out: list[Clause] = []
+        i = 0
+        while i < len(clauses):
+            for key in multi:
+                n = key.count(" ") + 1
+                window = clauses[i : i + n]
+                if len(window) == n and all(isinstance(c, Word) and not c.prefix for c in window):
+                    words = tuple(c.text for c in window if isinstance(c, Word))
+                    if " ".join(words).lower() == key:
+                        alts = tuple(Phrase(tuple(a.split())) if " " in a else Word(a) for a in self.synonyms[key])
+                        out.append(AnyOf((Phrase(words), *alts)))
+                        i += n
+                        break
+            else:
+                out.append(clauses[i])
+                i += 1
+        return out

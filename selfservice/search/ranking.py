@@ -1,0 +1,350 @@
+"""Ranking: BM25F over the text fields, term at a time, with a per-generation term cache.
+
+Why not whoosh's matchers: they score one posting at a time through a tree of Python objects
+(about 7 µs a posting, 20 ms for a three-word query over 3.6k articles). Here each term's
+postings are read a block at a time, combined across fields and turned into one score per
+document (an *impact*) in a tight loop, then cached for the generation: the words customers
+use repeat, so most queries only add up cached impacts.
+
+Scoring is BM25F: a term's frequency in each field is weighted by that field's boost and
+normalised by the field's length (``b`` per field), summed, then saturated once (``k1``) and
+multiplied by the term's idf — so a word in both the title and the body counts more than in
+either, but not twice. Clause scores add up; a document matching more of the query's clauses
+gets a coordination bonus (:data:`COORDINATION`). Phrases are checked with whoosh's positional
+matcher and score the sum of their terms' impacts, times :data:`PHRASE_BOOST`.
+
+Everything here reads through the caller's reader: whoosh readers seek in their files and are
+not shared between threads; the caches hold plain numbers and are.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.query import Phrase as PhraseQuery
+from whoosh.reading import IndexReader, TermNotFound
+from whoosh.searching import Searcher
+
+from .query import ClausePlan, Option, Plan
+from .schema import PHRASE_FIELDS, SEARCH_FIELDS
+
+__all__ = ["Ranker", "Weights", "phrase_docs"]
+
+#: Fields whose words say what an article is about (its name): see ``Weights.title_coverage``.
+TITLE_FIELDS = ("title", "keywords")
+_CACHE_POSTINGS = 400_000  # cached (document, impact) pairs per generation
+_CACHE_FILTERS = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """The ranking's knobs; the defaults were chosen by k-fold runs of ``benchmarks/search_quality.py``.
+
+    ``boosts`` and ``b`` are per-field BM25F weights and length normalisation (short fields
+    are hardly normalised). ``field_saturation`` blends two ways of adding fields up: 0 is pure
+    BM25F (a term's weighted frequencies summed over fields, then saturated once: robust to
+    long bodies), 1 saturates each field on its own and adds them (a title match then counts on
+    top of any number of body matches: sharper first results). ``coordination`` favours
+    documents matching more of the query's clauses, ``title_coverage`` those whose title or
+    keywords hold more of the query (weighted by idf) — the second pass over the candidates.
+    """
+
+    boosts: Mapping[str, float] = field(
+        default_factory=lambda: {"title": 3.0, "keywords": 2.5, "headings": 1.5, "summary": 1.5, "body": 1.0}
+    )
+    b: Mapping[str, float] = field(
+        default_factory=lambda: {"title": 0.5, "keywords": 0.3, "headings": 0.5, "summary": 0.5, "body": 0.75}
+    )
+    k1: float = 1.2
+    field_saturation: float = 0.0
+    coordination: float = 0.5
+    title_coverage: float = 0.0
+    phrase: float = 1.5
+
+
+class _Term:
+    """What one term contributes: its score per document, its idf, where it is in a title."""
+
+    __slots__ = ("scores", "idf", "titled")
+
+    def __init__(self, scores: dict[int, float], idf: float, titled: frozenset[int]) -> None:
+        self.scores, self.idf, self.titled = scores, idf, titled
+
+
+class Ranker:
+    """Scores plans for one index generation; shared by the threads searching it."""
+
+    def __init__(self, doc_count: int, weights: Weights | None = None) -> None:
+        self.n = max(doc_count, 1)
+        self.weights = weights or Weights()
+        self._norms: dict[str, list[float]] = {}
+        self._deleted: dict[int, frozenset[int]] = {}  # per segment (by its first document)
+        self._filters: dict[tuple[tuple[str, str], ...], frozenset[int]] = {}
+        self._terms: OrderedDict[str, _Term] = OrderedDict()
+        self._cached = 0
+        self._lock = threading.Lock()
+
+    # -- per-generation data ------------------------------------------------------------------
+    def norms(self, reader: IndexReader, name: str) -> list[float]:
+        """Per document: 1 − b + b · length / average length, for one field."""
+        norms = self._norms.get(name)
+        if norms is None:
+            b = self.weights.b[name]
+            total = reader.doc_count_all()
+            avg = (reader.field_length(name) / total) if total else 1.0
+            avg = avg or 1.0
+            lengths = reader.doc_field_length
+            norms = [1.0 - b + b * (lengths(d, name, 0) or 0) / avg for d in range(total)]
+            self._norms[name] = norms
+        return norms
+
+    def impacts(self, reader: IndexReader, term: str) -> dict[int, float]:
+        """BM25F score of ``term`` per document that has it (deleted documents left out)."""
+        return self.term(reader, term).scores
+
+    def term(self, reader: IndexReader, term: str) -> _Term:
+        """Scores, idf and title documents of ``term``, computed once per generation."""
+        with self._lock:
+            cached = self._terms.get(term)
+            if cached is not None:
+                self._terms.move_to_end(term)
+                return cached
+        w = self.weights
+        k1 = w.k1
+        mix = w.field_saturation
+        tf: dict[int, float] = {}
+        sat: dict[int, float] = {}
+        titled: set[int] = set()
+        df = 0
+        for name in SEARCH_FIELDS:
+            if not reader.doc_frequency(name, term):
+                continue
+            boost = w.boosts[name]
+            norms = self.norms(reader, name)
+            get = tf.get
+            sget = sat.get
+            count = 0
+            for ids, weights in self._postings(reader, name, term):
+                count += len(ids)
+                for d, x in zip(ids, weights):
+                    v = x / norms[d]
+                    tf[d] = get(d, 0.0) + boost * v
+                    if mix:
+                        sat[d] = sget(d, 0.0) + boost * v / (v + k1)
+                if name in TITLE_FIELDS:
+                    titled.update(ids)
+            df = max(df, count)
+        idf = math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
+        scale = idf * (k1 + 1.0)
+        if mix:
+            scores = {d: scale * ((1.0 - mix) * x / (x + k1) + mix * sat[d]) for d, x in tf.items()}
+        else:
+            scores = {d: scale * x / (x + k1) for d, x in tf.items()}
+        entry = _Term(scores, idf, frozenset(titled))
+        with self._lock:
+            if term not in self._terms:
+                self._terms[term] = entry
+                self._cached += len(scores)
+                while self._cached > _CACHE_POSTINGS and len(self._terms) > 1:
+                    _, old = self._terms.popitem(last=False)
+                    self._cached -= len(old.scores)
+        return entry
+
+    # -- scoring ------------------------------------------------------------------------------
+    def option_scores(self, searcher: Searcher, option: Option) -> dict[int, float]:
+        reader = searcher.reader()
+        if len(option.terms) == 1:
+            scores = self.impacts(reader, option.terms[0])
+            return scores if option.weight == 1.0 else {d: s * option.weight for d, s in scores.items()}
+        impacts = [self.impacts(reader, t) for t in option.terms]
+        if any(not i for i in impacts):
+            return {}
+        weight = option.weight * self.weights.phrase
+        return {d: weight * sum(i.get(d, 0.0) for i in impacts) for d in phrase_docs(searcher, option.terms)}
+
+    def clause_scores(self, searcher: Searcher, clause: ClausePlan) -> dict[int, float]:
+        """A document's best option for this clause."""
+        best: dict[int, float] | None = None
+        for option in clause.options:
+            scores = self.option_scores(searcher, option)
+            if best is None:
+                best = scores
+                continue
+            if best is scores or not scores:
+                continue
+            if len(best) < len(scores):
+                best, scores = dict(scores), best
+            else:
+                best = dict(best)
+            for d, s in scores.items():
+                if s > best.get(d, 0.0):
+                    best[d] = s
+        return best or {}
+
+    def clause_titles(self, reader: IndexReader, clause: ClausePlan) -> tuple[float, list[tuple[frozenset[int], float]]]:
+        """The clause's idf (its first option's) and, per option, the documents naming it in a title."""
+        idf = 0.0
+        options: list[tuple[frozenset[int], float]] = []
+        for i, option in enumerate(clause.options):
+            terms = [self.term(reader, t) for t in option.terms]
+            if i == 0:
+                idf = sum(t.idf for t in terms)
+            titled = terms[0].titled.intersection(*(t.titled for t in terms[1:])) if terms else frozenset()
+            if titled:
+                options.append((titled, option.weight))
+        return idf, options
+
+    def allowed(self, reader: IndexReader, filters: Sequence[tuple[str, str]]) -> frozenset[int] | None:
+        """Documents that pass every ``(field, value)`` filter (None: no filter), cached."""
+        if not filters:
+            return None
+        key = tuple(sorted(filters))
+        with self._lock:
+            cached = self._filters.get(key)
+        if cached is not None:
+            return cached
+        docs: set[int] | None = None
+        for name, value in key:
+            found: set[int] = set()
+            for ids, _ in self._postings(reader, name, value):
+                found.update(ids)
+            docs = found if docs is None else docs & found
+        result = frozenset(docs or ())
+        with self._lock:
+            if len(self._filters) >= _CACHE_FILTERS:
+                self._filters.clear()
+            self._filters[key] = result
+        return result
+
+    def rank(
+        self, searcher: Searcher, plan: Plan, allowed: frozenset[int] | None, deadline: float, k: int
+    ) -> tuple[int, list[tuple[int, float]], bool]:
+        """(number of matches, the best ``k`` as (document, score), whether time sufficed).
+
+        When time runs out between clauses, the clauses scored so far decide (partial results).
+        """
+        per_clause: list[dict[int, float]] = []
+        complete = True
+        for i, clause in enumerate(plan.clauses):
+            if i and time.perf_counter() > deadline:  # the first clause always gives some results
+                complete = False
+                break
+            per_clause.append(self.clause_scores(searcher, clause))
+        raw = _sum(per_clause)
+        excluded: set[int] = set()
+        for clause in plan.exclude:
+            excluded.update(self.clause_scores(searcher, clause))
+        if excluded or allowed is not None:
+            raw = {d: s for d, s in raw.items() if d not in excluded and (allowed is None or d in allowed)}
+        if k <= 0 or not raw:
+            return len(raw), [], complete
+        top = self._second_pass(searcher.reader(), plan, per_clause, raw, k)
+        return len(raw), top, complete
+
+    def _second_pass(
+        self, reader: IndexReader, plan: Plan, per_clause: list[dict[int, float]], raw: dict[int, float], k: int
+    ) -> list[tuple[int, float]]:
+        """Rescore the documents that can still reach the top ``k``: coordination and title coverage.
+
+        The final score is raw × (1 − c + c · matched clauses / clauses) × (1 + t · coverage),
+        between raw × low and raw × high; only documents whose raw score reaches the k-th best
+        raw score × low / high can make the top ``k``, so only those few are rescored.
+        """
+        w = self.weights
+        n = len(per_clause)
+        c = w.coordination if n > 1 else 0.0
+        t = w.title_coverage
+        if not c and not t:
+            return heapq.nlargest(k, raw.items(), key=lambda item: (item[1], -item[0]))
+        low, high = 1.0 - c + c / n, 1.0 + t
+        floor = heapq.nlargest(k, raw.values())[-1] * low / high
+        titles = [self.clause_titles(reader, clause) for clause in plan.clauses[:n]] if t else []
+        total_idf = sum(idf for idf, _ in titles) or 1.0
+        candidates = []
+        for d, s in raw.items():
+            if s < floor:
+                continue
+            if c:
+                s *= 1.0 - c + c * sum(d in m for m in per_clause) / n
+            if t:
+                covered = sum(idf * max((wt for docs, wt in opts if d in docs), default=0.0) for idf, opts in titles)
+                s *= 1.0 + t * covered / total_idf
+            candidates.append((d, s))
+        return heapq.nlargest(k, candidates, key=lambda item: (item[1], -item[0]))
+
+    def _postings(self, reader: IndexReader, field: str, term: str) -> Iterable[tuple[Sequence[int], Sequence[float]]]:
+        """(document numbers, weights) of ``term`` in ``field``, a block at a time, all segments."""
+        for leaf, offset in reader.leaf_readers():
+            try:
+                matcher = leaf.postings(field, term)
+            except TermNotFound:
+                continue
+            deleted: frozenset[int] | None = None
+            if isinstance(matcher, FilterMatcher):  # the segment has deletions
+                deleted = self._deleted.get(offset)
+                if deleted is None:
+                    deleted = frozenset(d for d in range(leaf.doc_count_all()) if leaf.is_deleted(d))
+                    self._deleted[offset] = deleted
+                matcher = matcher.child
+            for ids, weights in _blocks(matcher):
+                if deleted:
+                    pairs = [(d, w) for d, w in zip(ids, weights) if d not in deleted]
+                    ids, weights = [d for d, _ in pairs], [w for _, w in pairs]
+                if offset:
+                    ids = [d + offset for d in ids]
+                yield ids, weights
+
+
+def _sum(maps: list[dict[int, float]]) -> dict[int, float]:
+    """Per-document sums; never modifies the (possibly cached) inputs."""
+    if not maps:
+        return {}
+    if len(maps) == 1:
+        return maps[0]
+    maps = sorted(maps, key=len, reverse=True)
+    total = dict(maps[0])
+    for m in maps[1:]:
+        get = total.get
+        total.update({d: get(d, 0.0) + s for d, s in m.items()})
+    return total
+
+
+def phrase_docs(searcher: Searcher, terms: Sequence[str]) -> set[int]:
+    """Documents where ``terms`` appear next to each other in one of the positional fields."""
+    reader = searcher.reader()
+    found: set[int] = set()
+    for field in PHRASE_FIELDS:
+        if all(reader.doc_frequency(field, t) for t in terms):
+            matcher = PhraseQuery(field, list(terms)).matcher(searcher)
+            found.update(matcher.all_ids())
+    return found
+
+
+def _blocks(matcher: Any) -> Iterable[tuple[Sequence[int], Sequence[float]]]:
+    # whoosh's file matcher decodes a block of ids and weights at once; reading them through
+    # its per-posting API costs ten times more. Anything else (inlined postings of rare terms,
+    # another codec) goes through the public API.
+    m = matcher
+    if type(m) is W3LeafMatcher and all(hasattr(m, a) for a in ("_atend", "_read_ids", "_read_weights", "_next_block")):
+        while not m._atend:
+            m._read_ids()
+            m._read_weights()
+            yield m._ids, m._weights
+            m._next_block()
+        return
+    ids: list[int] = []
+    weights: list[float] = []
+    while m.is_active():
+        ids.append(m.id())
+        weights.append(m.weight())
+        m.next()
+    yield ids, weights

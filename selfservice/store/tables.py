@@ -1,0 +1,262 @@
+"""The tables every piece of customer input lands in: one ``MetaData``, SQLAlchemy Core.
+
+Feature modules (feedback, cases, insights, the outbox worker) import these ``Table`` objects
+and build statements with them; no other module spells a table or column name as a string.
+
+Why it looks like this:
+
+* Timestamps are :class:`UTCDateTime`: aware UTC ``datetime`` in, aware UTC out, on both
+  SQLite (which has no time zones) and PostgreSQL, so comparisons never mix local and UTC time.
+* Ids are ``BIGINT`` on PostgreSQL and ``INTEGER`` on SQLite (only ``INTEGER PRIMARY KEY``
+  is SQLite's auto-incrementing rowid).
+* JSON is ``JSONB`` on PostgreSQL, JSON text on SQLite.
+* Every constraint has a name (``NAMING_CONVENTION``) so later migrations can drop or alter
+  it, including SQLite's copy-and-move "batch" migrations.
+* Indexes follow the staff dashboard and queue queries: time ranges (``created_at``), kinds,
+  page slugs, statuses and references.
+* Privacy: search events keep a salted session hash, never an IP address; the audit log keeps
+  outcomes, never secrets. Columns that could hold personal data are the ones a customer
+  typed (``requests.email``, ``message``, ``comment``) and are deleted with their request.
+
+The migrations in ``migrations/versions`` must produce exactly this schema;
+``tests/test_store.py`` compares them on both backends.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "UTCDateTime",
+    "audit_log",
+    "idempotency_keys",
+    "metadata",
+    "outbox",
+    "request_events",
+    "requests",
+    "search_events",
+    "surveys",
+    "utcnow",
+    "votes",
+]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    """The current time as an aware UTC datetime: the default of every ``created_at``."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always an aware UTC ``datetime`` in Python.
+
+    Naive datetimes are refused rather than guessed at: a naive local time stored as UTC
+    would silently shift every SLA deadline by the server's offset.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware datetime, e.g. datetime.now(UTC)")
+        value = value.astimezone(UTC)
+        # SQLite stores text without an offset; keep it UTC so text order is time order.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _id() -> Column[int]:
+    id_type: TypeEngine[int] = BigInteger().with_variant(Integer(), "sqlite")
+    return Column("id", id_type, primary_key=True, autoincrement=True)
+
+
+def _json() -> TypeEngine[Any]:
+    return JSON().with_variant(JSONB(), "postgresql")
+
+
+def _created_at() -> Column[datetime]:
+    return Column("created_at", UTCDateTime(), nullable=False, default=utcnow)
+
+
+search_events = Table(
+    "search_events",
+    metadata,
+    _id(),
+    _created_at(),
+    Column("query_norm", String(512), nullable=False),
+    Column("locale", String(16), nullable=False),
+    Column("result_count", Integer, nullable=False),
+    Column("zero_results", Boolean, nullable=False, server_default=false()),
+    Column("clicked_slug", String(200)),
+    Column("clicked_rank", Integer),
+    Column("session_hash", String(64)),
+    Index(None, "created_at"),
+    Index(None, "clicked_slug"),
+)
+"""One search (and, once the customer clicks, the result they chose). Never an IP address."""
+
+votes = Table(
+    "votes",
+    metadata,
+    _id(),
+    _created_at(),
+    Column("updated_at", UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow),
+    Column("page_kind", String(32), nullable=False),
+    Column("page_slug", String(200), nullable=False),
+    Column("visitor_hash", String(64), nullable=False),
+    Column("helpful", Boolean, nullable=False),
+    Column("reason", String(64)),
+    Column("comment", Text),
+    # One vote per visitor and page: changing your mind updates the row (see upsert()).
+    UniqueConstraint("page_kind", "page_slug", "visitor_hash"),
+    Index(None, "created_at"),
+)
+""""Was this page helpful?" — one row per visitor and page."""
+
+surveys = Table(
+    "surveys",
+    metadata,
+    _id(),
+    _created_at(),
+    Column("kind", String(8), nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("comment", Text),
+    Column("context", _json(), nullable=False),
+    CheckConstraint(
+        "(kind = 'csat' AND score BETWEEN 1 AND 5) OR (kind = 'nps' AND score BETWEEN 0 AND 10)",
+        name="kind_score",
+    ),
+    Index(None, "created_at"),
+    Index(None, "kind"),
+)
+"""CSAT (1–5) and NPS (0–10) answers; ``context`` says where the survey was shown."""
+
+requests = Table(
+    "requests",
+    metadata,
+    _id(),
+    Column("reference", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("topic", String(64), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("order_ref", String(64)),
+    _created_at(),
+    Column("acknowledged_at", UTCDateTime()),
+    Column("first_response_at", UTCDateTime()),
+    Column("resolved_at", UTCDateTime()),
+    Column("closed_at", UTCDateTime()),
+    Column("due_at", UTCDateTime()),
+    Column("assignee", String(120)),
+    Column("locale", String(16), nullable=False),
+    Column("satisfaction", Integer),
+    UniqueConstraint("reference"),
+    CheckConstraint("kind IN ('contact', 'complaint')", name="kind"),
+    CheckConstraint("satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5", name="satisfaction"),
+    Index(None, "created_at"),
+    Index(None, "kind", "created_at"),
+    Index(None, "status", "due_at"),
+    Index(None, "email"),
+)
+"""Contact requests and complaints; the customer knows theirs by ``reference``."""
+
+request_events = Table(
+    "request_events",
+    metadata,
+    _id(),
+    Column("request_id", ForeignKey("requests.id", ondelete="CASCADE"), nullable=False),
+    _created_at(),
+    Column("kind", String(16), nullable=False),
+    Column("author", String(16), nullable=False),
+    Column("status", String(32)),
+    Column("body", Text, nullable=False, server_default=text("''")),
+    Column("internal", Boolean, nullable=False, server_default=false()),
+    CheckConstraint("author IN ('customer', 'staff', 'system')", name="author"),
+    Index(None, "request_id", "created_at"),
+)
+"""A request's timeline: status changes, replies, internal notes (``internal`` hides them)."""
+
+outbox = Table(
+    "outbox",
+    metadata,
+    _id(),
+    _created_at(),
+    Column("kind", String(16), nullable=False),
+    Column("payload", _json(), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", UTCDateTime(), nullable=False, default=utcnow),
+    Column("sent_at", UTCDateTime()),
+    Column("last_error", Text),
+    CheckConstraint("kind IN ('mail', 'webhook')", name="kind"),
+    # The worker's query: unsent rows whose time has come.
+    Index(None, "sent_at", "next_attempt_at"),
+)
+"""Mail and webhooks written in the same transaction as the record they announce."""
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    _id(),
+    _created_at(),
+    Column("actor", String(120), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(200), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("details", _json(), nullable=False),
+    Index(None, "created_at"),
+    Index(None, "target"),
+)
+"""Who did what to which record, and whether it worked. Never passwords, tokens or keys."""
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    _created_at(),
+    Column("scope", String(64), nullable=False),
+    Column("result_ref", String(200)),
+    Index(None, "created_at"),
+)
+"""Form tokens already used: a double submit returns ``result_ref`` instead of a second record."""

@@ -1,0 +1,214 @@
+"""The Jinja environment: one documented template lookup order, autoescaping, date filters.
+
+Lookup order for a template name such as ``article.html`` — the first folder that has the
+file wins:
+
+1. the host's folders, ``Settings.template_dirs``, in the order given;
+2. the theme's ``templates/`` folder, then its parent theme's, and so on up the chain;
+3. the package default, ``selfservice/templates/``.
+
+Two prefixes skip part of that order, so an override can extend what it replaces instead
+of copying it (the Datasette model)::
+
+    {% extends "default:article.html" %}   {# always the package default #}
+    {% extends "theme:article.html" %}     {# the theme chain, then the default: no host folders #}
+
+A host therefore overrides one block, not a whole page. ``selfservice templates`` (see
+:func:`which_templates`) prints which file wins for every name and which files it shadows.
+
+Every template is autoescaped whatever its extension. Undefined names are errors
+(``StrictUndefined``): a typo such as ``{{ artcle.title }}`` fails loudly the first time the
+page renders instead of silently printing nothing to customers; write
+``{{ value|default("") }}`` or ``{% if value is defined %}`` for something truly optional.
+Templates are compiled once and cached; they are re-read on change only in writers' watch
+mode (``Settings.watch``) or when ``auto_reload=True`` is passed.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import jinja2
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
+
+from .errors import TemplateError
+from .settings import Settings
+from .theming import PACKAGE_DIR, Theme, stylesheets
+
+__all__ = [
+    "DEFAULT_TEMPLATES",
+    "PortalLoader",
+    "TemplateChoice",
+    "TemplateNotFoundError",
+    "build_environment",
+    "format_day",
+    "search_path",
+    "which_templates",
+]
+
+DEFAULT_TEMPLATES = PACKAGE_DIR / "templates"
+_PREFIXES = ("default", "theme")
+
+
+class TemplateNotFoundError(TemplateError, jinja2.TemplateNotFound):
+    """No folder of the lookup order has the template; the message lists the folders searched.
+
+    It is a Jinja ``TemplateNotFound`` too, so ``{% include "x.html" ignore missing %}`` works.
+    """
+
+    def __init__(self, name: str, folders: Iterable[Path]) -> None:
+        where = ", ".join(str(f) for f in folders) or "no folders"
+        jinja2.TemplateNotFound.__init__(self, name, f"template {name!r} is in none of: {where}")
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateChoice:
+    """Which file serves a template name, and the files of later folders it hides."""
+
+    name: str
+    winner: Path
+    shadowed: tuple[Path, ...] = ()
+
+
+def search_path(settings: Settings, theme: Theme) -> tuple[tuple[Path, ...], tuple[Path, ...], tuple[Path, ...]]:
+    """(host folders, theme chain folders, default folder): the lookup order, in parts."""
+    host = tuple(Path(p) for p in settings.template_dirs)
+    themed = tuple(d for d in theme.template_dirs if d.resolve() != DEFAULT_TEMPLATES)
+    return host, themed, (DEFAULT_TEMPLATES,)
+
+
+class PortalLoader(jinja2.BaseLoader):
+    """Loads plain names along the full lookup order and ``default:``/``theme:`` names along part of it."""
+
+    def __init__(self, host: Iterable[Path], themed: Iterable[Path], default: Iterable[Path]) -> None:
+        self.host, self.themed, self.default = tuple(host), tuple(themed), tuple(default)
+        self._loaders: dict[tuple[Path, ...], jinja2.FileSystemLoader] = {}
+
+    def folders(self, prefix: str | None) -> tuple[Path, ...]:
+        """The folders searched for a name with ``prefix`` (None: no prefix), in order."""
+        if prefix == "default":
+            return self.default
+        if prefix == "theme":
+            return (*self.themed, *self.default)
+        return (*self.host, *self.themed, *self.default)
+
+    @staticmethod
+    def split(name: str) -> tuple[str | None, str]:
+        prefix, sep, rest = name.partition(":")
+        return (prefix, rest) if sep and prefix in _PREFIXES else (None, name)
+
+    def _loader(self, folders: tuple[Path, ...]) -> jinja2.FileSystemLoader:
+        loader = self._loaders.get(folders)
+        if loader is None:
+            loader = self._loaders[folders] = jinja2.FileSystemLoader([str(f) for f in folders], encoding="utf-8")
+        return loader
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        prefix, name = self.split(template)
+        folders = self.folders(prefix)
+        try:
+            return self._loader(folders).get_source(environment, name)
+        except jinja2.TemplateNotFound:
+            raise TemplateNotFoundError(template, folders) from None
+
+    def list_templates(self) -> list[str]:
+        return sorted(set(self._loader(self.folders(None)).list_templates()))
+
+
+def _babel_locale(value: str) -> Locale:
+    return _parse_locale(value.replace("-", "_"))
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_locale(value: str) -> Locale:
+    try:
+        return Locale.parse(value)
+    except (UnknownLocaleError, ValueError):
+        language = value.split("_")[0]
+        try:
+            return Locale.parse(language)
+        except (UnknownLocaleError, ValueError):
+            return Locale.parse("en")
+
+
+def _as_date(value: object) -> date | None:
+    if value is None or value == "" or isinstance(value, jinja2.Undefined):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def format_day(value: object, locale: str = "en", style: str = "long") -> str:
+    """A date for people in ``locale``: ``en_GB`` → "14 October 2026", ``en`` → "October 14, 2026".
+
+    Accepts a ``date``, a ``datetime`` or an ISO string; anything else gives "".
+    """
+    day = _as_date(value)
+    return "" if day is None else str(format_date(day, format=style, locale=_babel_locale(locale)))
+
+
+def _isodate(value: object) -> str:
+    """``2026-10-14`` for ``<time datetime=...>``; "" when there is no date."""
+    day = _as_date(value)
+    return day.isoformat() if day is not None else ""
+
+
+def build_environment(settings: Settings, theme: Theme, *, auto_reload: bool | None = None) -> jinja2.Environment:
+    """The Jinja environment for a portal: lookup order, autoescape, filters and globals.
+
+    ``auto_reload`` defaults to ``settings.watch``: in production templates are compiled
+    once and cached; in writers' watch mode a saved template shows on the next request.
+    """
+    host, themed, default = search_path(settings, theme)
+    env = jinja2.Environment(
+        loader=PortalLoader(host, themed, default),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        auto_reload=settings.watch if auto_reload is None else auto_reload,
+        cache_size=400,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        enable_async=False,
+    )
+    site_locale = settings.locale
+
+    @jinja2.pass_context
+    def date_filter(context: jinja2.runtime.Context, value: object, style: str = "long", locale: str | None = None) -> str:
+        if locale is None:
+            site = context.get("site")
+            locale = str(getattr(site, "locale", None) or site_locale)
+        return format_day(value, locale, style)
+
+    env.filters["date"] = date_filter
+    env.filters["isodate"] = _isodate
+    env.globals["theme"] = theme
+    env.globals["stylesheets"] = stylesheets(theme, settings.theme_variables)
+    return env
+
+
+def which_templates(settings: Settings, theme: Theme) -> list[TemplateChoice]:
+    """For every template name in any folder of the lookup order: the winner and what it shadows."""
+    host, themed, default = search_path(settings, theme)
+    found: dict[str, list[Path]] = {}
+    for folder in (*host, *themed, *default):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*")):
+            rel = path.relative_to(folder)
+            if path.is_file() and not any(part.startswith(".") for part in rel.parts):
+                found.setdefault(rel.as_posix(), []).append(path)
+    return [TemplateChoice(name, paths[0], tuple(paths[1:])) for name, paths in sorted(found.items())]
+

@@ -1,0 +1,90 @@
+"""The embeddable help widget: its script (``/widget.js``) and page-aware suggestions.
+
+A host page loads ``{portal}/widget.js``; the script finds the portal from its own ``src``
+and calls the JSON API. ``/api/contextual`` answers "which articles help on this page?"
+from the articles' front matter ``contexts``: entries starting with ``/`` are globs over
+the host page's path (``/checkout*``), anything else is a context key the host passes in
+the script tag's ``data-context``. The script is built from ``widgets/`` and committed, so
+it is read once here and served with an ETag; its URL is stable (hosts embed it), so the
+cache lifetime is short.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..caching import prepare, respond
+from ..content import Article
+from ..state import portal_state
+from .rendering import absolute_root
+
+__all__ = ["MAX_SUGGESTIONS", "contextual", "match_contexts", "widget_js"]
+
+WIDGET_PATH = Path(__file__).resolve().parent.parent / "static" / "widget.js"
+WIDGET_MAX_AGE = 300  # seconds: the URL is not fingerprinted, so edits must show up soon
+MAX_SUGGESTIONS = 6
+MAX_PATH = 2048
+_CONTEXT_RE = re.compile(r"[a-z0-9_-]{1,64}")
+_WILDCARDS = frozenset("*?[]")
+
+_WIDGET = prepare(WIDGET_PATH.read_bytes(), "text/javascript; charset=utf-8")
+
+
+async def widget_js(request: Request) -> Response:
+    """The built widget script (``selfservice/static/widget.js``), with ETag and gzip."""
+    return respond(request, _WIDGET, max_age=WIDGET_MAX_AGE)
+
+
+def match_contexts(article: Article, path: str | None, context: str | None) -> tuple[int, int]:
+    """(number of matching ``contexts`` entries, their literal characters) for ranking.
+
+    More matching entries rank first; among equals the more specific patterns win
+    (``/checkout/payment*`` beats ``/checkout*``; a context key counts all its characters).
+    """
+    count = specificity = 0
+    for entry in article.contexts:
+        if entry.startswith("/"):
+            if path is not None and fnmatchcase(path, entry):
+                count += 1
+                specificity += sum(ch not in _WILDCARDS for ch in entry)
+        elif context is not None and entry == context:
+            count += 1
+            specificity += len(entry)
+    return count, specificity
+
+
+def _params(request: Request) -> tuple[str | None, str | None]:
+    path = request.query_params.get("path") or None
+    context = request.query_params.get("context") or None
+    if path is not None and (len(path) > MAX_PATH or not path.startswith("/")):
+        raise HTTPException(400, f"`path` must be a URL path starting with / and at most {MAX_PATH} characters.")
+    if context is not None and not _CONTEXT_RE.fullmatch(context):
+        raise HTTPException(400, "`context` must be 1 to 64 characters of a-z, 0-9, _ and -.")
+    return path, context
+
+
+async def contextual(request: Request) -> Response:
+    """Articles for the host page ``path`` and/or host ``context`` key, best first (at most 6)."""
+    path, context = _params(request)
+    library = portal_state(request).library
+    ranked = []
+    if path is not None or context is not None:
+        for article in library.articles.values():
+            count, specificity = match_contexts(article, path, context)
+            if count:
+                ranked.append((-count, -specificity, article.title.lower(), article.slug, article))
+        ranked.sort(key=lambda row: row[:4])
+    root = absolute_root(request)
+    results = [
+        {"slug": a.slug, "title": a.title, "url": root + a.url_path, "summary": a.summary, "category": a.category}
+        for *_, a in ranked[:MAX_SUGGESTIONS]
+    ]
+    body = json.dumps({"path": path, "context": context, "results": results}, ensure_ascii=False, separators=(",", ":"))
+    return respond(request, prepare(body, "application/json"))

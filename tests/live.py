@@ -1,0 +1,84 @@
+"""Real serving for tests: uvicorn in a background thread on pre-bound localhost sockets,
+and Debian's Chromium driven by Playwright. Shared by the widget, print and audit tests."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "launch_chromium", "listening_socket", "serving"]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+class _Server(uvicorn.Server):
+    """uvicorn for a background thread; ``ready`` is set once it listens (or gave up)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().startup(sockets=sockets)
+        finally:
+            self.ready.set()
+
+
+@contextlib.contextmanager
+def serving(app: Any, sockets: list[socket.socket]) -> Iterator[None]:
+    """Serve ``app`` on ``sockets`` until the block ends; the sockets already listen, so
+    connections made before uvicorn accepts simply queue (no waiting loop needed)."""
+    server = _Server(uvicorn.Config(app, log_level="warning", lifespan="on", ws="none", http="h11"))
+
+    def run() -> None:
+        try:
+            server.run(sockets=sockets)
+        finally:
+            server.ready.set()
+
+    thread = threading.Thread(target=run, name="uvicorn-test", daemon=True)
+    thread.start()
+    try:
+        assert server.ready.wait(timeout=60) and server.started, "uvicorn did not start"
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        assert not thread.is_alive(), "uvicorn did not stop"
+
+
+def listening_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)  # connections queue from now on, before uvicorn accepts them
+    return sock
+
+
+@contextlib.contextmanager
+def launch_chromium() -> Iterator[Any]:
+    """A headless Chromium browser, or a skip naming what to install."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need `pip install playwright`")
+    if not shutil.which(CHROMIUM):
+        pytest.skip(f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()

@@ -1,0 +1,405 @@
+"""selfservice.search: grammar, ranking, typos, snippets, bounds, atomic rebuilds, concurrency.
+
+Articles are built directly (no markdown loading) and every index is a real whoosh index in a
+temporary folder. Time bounds are generous correctness bounds, not benchmarks.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from selfservice.content import Article
+from selfservice.errors import IndexBusyError, SearchError
+from selfservice.search import AnyOf, Phrase, SearchIndex, SearchResults, Word, parse_query
+from selfservice.search.index import ONLY_EXCLUDED, TOO_SLOW
+
+
+def art(slug: str, title: str, body: str = "", **kw: object) -> Article:
+    fields: dict[str, object] = {"summary": "", "category": "general", **kw}
+    return Article(slug=slug, title=title, body_html="", body_text=body, toc=(), **fields)  # type: ignore[arg-type]
+
+
+BASICS = [
+    art("reset-password", "Reset your password", "If you forgot your password, open Settings and choose Reset.",
+        summary="Get back into your account.", category="account", tags=("security",)),
+    art("billing", "Invoices and receipts", "Download invoices as PDF. Your password is not needed for this.",
+        category="billing", tags=("money",)),
+    art("sign-in", "Cannot sign in", "Signing in fails when the password is wrong. Resetting it helps.",
+        category="account"),
+    art("delete-account", "Delete your account", "Deleting an account removes all invoices and orders.",
+        category="account", tags=("security", "privacy")),
+    art("shipping", "Shipping times", "Parcels ship within two days. Tracking numbers arrive by e-mail.",
+        category="orders", locale="de"),
+    art("printer", "Printer setup", "Connect the printer over Wi-Fi, then print a test page.",
+        category="devices", manual="printer/2.x"),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchIndex]:
+    ix = SearchIndex(tmp_path_factory.mktemp("ix") / "index")
+    ix.rebuild(BASICS)
+    yield ix
+    ix.close()
+
+
+def slugs(results: SearchResults) -> list[str]:
+    return [h.slug for h in results.hits]
+
+
+# -- grammar -----------------------------------------------------------------------------------
+def test_grammar_words_phrases_exclusions_or_prefix() -> None:
+    p = parse_query('"reset your" password -billing -"old plan" invoices OR receipts pass*')
+    assert p.include == (
+        Phrase(("reset", "your")),
+        Word("password"),
+        AnyOf((Word("invoices"), Word("receipts"))),
+        Word("pass", prefix=True),
+    )
+    assert p.exclude == (Word("billing"), Phrase(("old", "plan")))
+    assert p.notes == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("title:foo body:bar", ["title", "foo", "body", "bar"]),  # field syntax is plain words
+        ("(a OR) AND NOT b", ["a", "AND", "NOT", "b"]),  # stray operators and parentheses
+        ('"unbalanced quote', ["unbalanced", "quote"]),
+        ("a* * ** x*", ["a", "x"]),  # a prefix needs two characters; bare stars are dropped
+        ("nul\x00byte\x07bell", ["nul", "byte", "bell"]),
+        ("emoji 😀 ok", ["emoji", "ok"]),
+        ("ＦＵＬＬ width", ["FULL", "width"]),  # NFKC
+        ("OR OR word OR", ["word"]),
+    ],
+)
+def test_grammar_never_fails(text: str, words: list[str]) -> None:
+    p = parse_query(text)
+    assert [w.text for w in p.words] == words
+
+
+def test_grammar_caps_terms_and_length() -> None:
+    p = parse_query(" ".join(f"w{i}" for i in range(700)), max_terms=32, max_length=10_000)
+    assert len(p.words) == 32 and p.notes == ("Only the first 32 words were used.",)
+    p = parse_query("x" * 5000, max_length=512)
+    assert len(p.text) == 512 and "512 characters" in p.notes[0]
+    assert parse_query("*").include == () and parse_query("-only").exclude == (Word("only"),)
+
+
+# -- ranking and matching ----------------------------------------------------------------------
+def test_title_match_beats_body_match(index: SearchIndex) -> None:
+    r = index.search("password")
+    assert slugs(r)[0] == "reset-password"
+    assert set(slugs(r)) == {"reset-password", "billing", "sign-in"} and r.total == 3
+    assert r.hits[0].score > r.hits[-1].score
+
+
+def test_stemming(index: SearchIndex) -> None:
+    assert slugs(index.search("resetting passwords"))[0] == "reset-password"
+    assert "delete-account" in slugs(index.search("deleted accounts"))
+
+
+def test_phrase(index: SearchIndex) -> None:
+    assert slugs(index.search('"forgot your password"')) == ["reset-password"]
+    assert slugs(index.search('"password forgot"')) == []  # order matters
+
+
+def test_exclusion_and_or(index: SearchIndex) -> None:
+    assert "billing" not in slugs(index.search("password -invoices"))
+    assert set(slugs(index.search("printer OR parcels"))) == {"printer", "shipping"}
+    r = index.search("-password")
+    assert r.total == 0 and r.message == ONLY_EXCLUDED
+
+
+def test_prefix(index: SearchIndex) -> None:
+    assert set(slugs(index.search("invoi*"))) == {"billing", "delete-account"}
+    assert slugs(index.search("prin*"))[0] == "printer"
+
+
+def test_typos_are_corrected_and_suggested(index: SearchIndex) -> None:
+    r = index.search("pasword resett")
+    assert slugs(r)[0] == "reset-password"
+    assert r.suggestion == "password reset"
+    assert index.search("password reset").suggestion is None
+
+
+def test_synonyms(tmp_path: Path) -> None:
+    ix = SearchIndex(tmp_path / "ix", synonyms={"login": ["sign in"], "bill": ["invoices"]})
+    ix.rebuild(BASICS)
+    assert slugs(ix.search("login"))[0] == "sign-in"
+    assert slugs(ix.search("bill"))[0] == "billing"
+
+
+def test_other_language_stems_and_folds_accents(tmp_path: Path) -> None:
+    ix = SearchIndex(tmp_path / "ix", language="es")
+    ix.rebuild([art("clave", "Cambiar la contraseña", "Puede cambiar sus contraseñas en Ajustes.")])
+    assert slugs(ix.search("contraseñas")) == ["clave"]
+    assert slugs(ix.search("contrasena")) == ["clave"]
+
+
+def test_filters(index: SearchIndex) -> None:
+    assert set(slugs(index.search("password", category="account"))) == {"reset-password", "sign-in"}
+    assert slugs(index.search("invoices", tag="money")) == ["billing"]
+    assert slugs(index.search("invoices", tag="MONEY")) == ["billing"]
+    assert slugs(index.search("parcels", locale="de")) == ["shipping"]
+    assert slugs(index.search("parcels", locale="en")) == []
+    assert slugs(index.search("printer", manual="printer/2.x")) == ["printer"]
+
+
+def test_paging_and_total(tmp_path: Path) -> None:
+    ix = SearchIndex(tmp_path / "ix")
+    ix.rebuild([art(f"doc-{i:02}", f"Doc {i}", "modem " * (i + 1)) for i in range(25)])
+    pages = [ix.search("modem", limit=10, offset=o) for o in (0, 10, 20)]
+    assert [p.total for p in pages] == [25, 25, 25]
+    assert [len(p.hits) for p in pages] == [10, 10, 5]
+    seen = [h.slug for p in pages for h in p.hits]
+    assert len(set(seen)) == 25
+    scores = [h.score for p in pages for h in p.hits]
+    assert scores == sorted(scores, reverse=True)
+    assert ix.search("modem", offset=30).hits == []
+
+
+def test_snippets_escape_html_and_mark_terms(tmp_path: Path) -> None:
+    body = "Intro text. " * 40 + "Use <script>alert(1)</script> & reset the router's password here. " + "Tail. " * 40
+    ix = SearchIndex(tmp_path / "ix")
+    ix.rebuild([art("router", "Router", body), art("other", "Router passwords", "")])
+    hit = ix.search("router password").hits
+    snippet = {h.slug: h.snippet for h in hit}["router"]
+    assert "<script>" not in snippet and "&lt;script&gt;" in snippet and "&amp;" in snippet
+    assert "<mark>password</mark>" in snippet and "<mark>router</mark>" in snippet
+    assert snippet.startswith("… ") and snippet.endswith(" …")
+    assert {h.slug: h.snippet for h in hit}["other"] == ""  # no body, nothing to show
+
+
+# -- bounds ------------------------------------------------------------------------------------
+def _corpus(n: int) -> list[Article]:
+    rng = random.Random(7)
+    vocab = [f"{a}{b}{c}" for a in "bcdfgkmpst" for b in "aeiou" for c in ("ran", "tor", "lix", "mund", "sel")]
+    return [
+        art(f"a{i}", " ".join(rng.sample(vocab, 4)), " ".join(rng.choices(vocab, k=120)), category=f"c{i % 5}")
+        for i in range(n)
+    ]
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchIndex]:
+    ix = SearchIndex(tmp_path_factory.mktemp("big") / "index")
+    ix.rebuild(_corpus(400))
+    yield ix
+    ix.close()
+
+
+HOSTILE = [
+    " ".join(f"term{i}" for i in range(700)),
+    " ".join(["baran"] * 700),
+    "*",
+    " ".join(f"b{v}*" for v in "aeiou" * 10),  # 50 prefixes
+    " ".join(f"{w}x" for w in ("barann", "kotorr", "sulixx", "pemundd", "dasell") * 10),  # 50 typos
+    "title:foo body:bar",
+    "!@#$%^&*()[]{}:;'\"<>,.?/\\|`~-_=+" * 320,  # ~10 KB of punctuation
+    "\x00" * 1000 + "baran",
+    "😀" * 300,
+    '"' * 99 + "(" * 99 + "OR " * 99 + "-" * 99,
+    "a" * 10_000,
+]
+
+
+@pytest.mark.parametrize("query", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_queries_are_bounded(big: SearchIndex, query: str) -> None:
+    big.search("warm up")
+    start = time.perf_counter()
+    r = big.search(query, limit=10)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 0.5, f"{elapsed:.3f} s"
+    assert isinstance(r, SearchResults) and r.total >= 0
+    if len(query.replace("\x00", "")) > 512:
+        assert r.message and "characters" in r.message
+
+
+def test_term_cap_message(big: SearchIndex) -> None:
+    r = big.search(" ".join(["baran", "kotor"] * 40))
+    assert r.message == "Only the first 32 words were used."
+    assert r.total > 0
+
+
+def test_time_limit_returns_partial_results(tmp_path: Path) -> None:
+    ix = SearchIndex(tmp_path / "ix", time_limit=1e-9)
+    ix.rebuild([art(f"d{i}", f"Doc {i}", "common" if i % 2 else "word") for i in range(200)])
+    r = ix.search("common word")
+    assert r.message == TOO_SLOW
+    assert r.total == 100  # the first word's matches; the second was not reached
+    assert ix.search("common word").message == TOO_SLOW  # a partial answer is not cached
+
+
+def test_bad_paging_arguments(index: SearchIndex) -> None:
+    with pytest.raises(ValueError):
+        index.search("x", limit=-1)
+    assert index.search("password", limit=0).hits == []
+
+
+def test_no_index_yet(tmp_path: Path) -> None:
+    ix = SearchIndex(tmp_path / "missing")
+    assert ix.search("anything").total == 0 and not ix.exists and len(ix) == 0
+
+
+# -- writes ------------------------------------------------------------------------------------
+class FailingArticles:
+    """Reports a length (so rebuild streams it) and fails halfway through."""
+
+    def __init__(self, articles: list[Article], fail_at: int, during: object = None) -> None:
+        self.articles, self.fail_at, self.during = articles, fail_at, during
+
+    def __len__(self) -> int:
+        return len(self.articles)
+
+    def __iter__(self) -> Iterator[Article]:
+        for i, a in enumerate(self.articles):
+            if i == self.fail_at:
+                if callable(self.during):
+                    self.during()
+                raise RuntimeError("disk on fire")
+            yield a
+
+
+def test_rebuild_is_atomic(tmp_path: Path) -> None:
+    path = tmp_path / "ix"
+    writer, reader = SearchIndex(path), SearchIndex(path)
+    writer.rebuild(BASICS)
+    assert slugs(reader.search("printer")) == ["printer"]
+    new = [art(f"n{i}", f"Brand new {i}", "modem") for i in range(20)]
+    seen_during: list[list[str]] = []
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        writer.rebuild(FailingArticles(new, 10, during=lambda: seen_during.append(slugs(reader.search("printer")))))
+    assert seen_during == [["printer"]]  # mid-build, readers see the old index
+    assert slugs(reader.search("printer")) == ["printer"] and reader.search("modem").total == 0
+    assert not [p for p in path.iterdir() if p.name.startswith(".build-")]
+    writer.rebuild(new)
+    assert reader.search("printer").total == 0 and reader.search("modem").total == 20
+    assert len([p for p in path.iterdir() if p.name.startswith("ix-")]) <= 2
+
+
+def test_stale_build_folder_from_a_crash_is_removed(tmp_path: Path) -> None:
+    ix = SearchIndex(tmp_path / "ix")
+    ix.rebuild(BASICS)
+    (tmp_path / "ix" / ".build-deadbeef").mkdir()
+    ix.rebuild(BASICS[:2])
+    assert not (tmp_path / "ix" / ".build-deadbeef").exists() and len(ix) == 2
+
+
+def test_rebuild_progress(tmp_path: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    SearchIndex(tmp_path / "ix").rebuild(iter(BASICS), progress=lambda d, t: calls.append((d, t)))
+    assert calls[-1] == (len(BASICS), len(BASICS))
+
+
+def test_sync_adds_updates_deletes(tmp_path: Path) -> None:
+    ix = SearchIndex(tmp_path / "ix")
+    first = ix.sync(BASICS)
+    assert first.rebuilt and first.added == len(BASICS)
+    again = ix.sync(BASICS)
+    assert not again.changed and again.unchanged == len(BASICS)
+    changed = [art("reset-password", "Reset your passphrase", "Choose a passphrase."), *BASICS[1:4]]
+    changed.append(art("new-one", "Gift cards", "Redeem a gift card."))
+    stats = ix.sync(changed)
+    assert (stats.added, stats.updated, stats.deleted, stats.unchanged) == (1, 1, 2, 3)
+    assert slugs(ix.search("passphrase")) == ["reset-password"]
+    assert slugs(ix.search("gift")) == ["new-one"]
+    assert ix.search("printer").total == 0 and len(ix) == 5
+
+
+def test_unchanged_sync_does_not_write(tmp_path: Path) -> None:
+    ix = SearchIndex(tmp_path / "ix")
+    ix.sync(BASICS)
+    before = (tmp_path / "ix" / "CURRENT").stat().st_mtime_ns, sorted(p.name for p in (tmp_path / "ix").rglob("*"))
+    assert not SearchIndex(tmp_path / "ix").sync(list(reversed(BASICS))).changed
+    assert before == ((tmp_path / "ix" / "CURRENT").stat().st_mtime_ns, sorted(p.name for p in (tmp_path / "ix").rglob("*")))
+
+
+def test_update_and_delete(tmp_path: Path) -> None:
+    ix = SearchIndex(tmp_path / "ix")
+    ix.update(art("one", "Modem lights", "Blinking lights."))
+    assert slugs(ix.search("modem")) == ["one"]
+    ix.update(art("one", "Router lights", "Blinking lights."))
+    assert ix.search("modem").total == 0 and slugs(ix.search("router")) == ["one"]
+    ix.delete("one")
+    ix.delete("never-there")
+    assert ix.search("router").total == 0 and len(ix) == 0
+
+
+def test_schema_or_language_change_rebuilds_on_sync(tmp_path: Path) -> None:
+    SearchIndex(tmp_path / "ix", language="en").sync(BASICS)
+    de = SearchIndex(tmp_path / "ix", language="de")
+    assert not de.exists and de.search("printer").total == 0
+    assert de.sync(BASICS).rebuilt and slugs(de.search("printer")) == ["printer"]
+
+
+def test_damaged_pointer_is_a_search_error(tmp_path: Path) -> None:
+    ix = SearchIndex(tmp_path / "ix")
+    ix.sync(BASICS)
+    (tmp_path / "ix" / "CURRENT").write_text("{not json", encoding="utf-8")
+    with pytest.raises(SearchError, match="selfservice index"):
+        SearchIndex(tmp_path / "ix").search("printer")
+
+
+# -- several instances and processes ------------------------------------------------------------
+def test_reader_sees_commits_of_another_instance(tmp_path: Path) -> None:
+    writer, reader = SearchIndex(tmp_path / "ix"), SearchIndex(tmp_path / "ix")
+    writer.sync(BASICS)
+    assert reader.search("gift").total == 0  # cached searcher and result cache from here on
+    writer.update(art("gift", "Gift cards", "Redeem a gift card."))
+    assert slugs(reader.search("gift")) == ["gift"]
+    writer.delete("gift")
+    assert reader.search("gift").total == 0
+
+
+def _hold_writer_lock(path: str, started: object, release: object) -> None:
+    """Child process: a rebuild that stalls halfway (holding the writer lock) until released."""
+
+    def stalled() -> Iterator[Article]:
+        yield BASICS[0]
+        started.set()  # type: ignore[attr-defined]
+        release.wait(30)  # type: ignore[attr-defined]
+        yield from BASICS[1:]
+
+    SearchIndex(Path(path)).rebuild(_Sized(stalled(), len(BASICS)))
+
+
+class _Sized:
+    def __init__(self, it: Iterator[Article], n: int) -> None:
+        self.it, self.n = it, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self) -> Iterator[Article]:
+        return self.it
+
+
+def test_second_writer_gets_index_busy_error(tmp_path: Path) -> None:
+    path = tmp_path / "ix"
+    SearchIndex(path).sync(BASICS[:1])
+    ctx = multiprocessing.get_context("spawn")
+    started, release = ctx.Event(), ctx.Event()
+    child = ctx.Process(target=_hold_writer_lock, args=(str(path), started, release))
+    child.start()
+    try:
+        while not started.wait(0.05):
+            assert child.is_alive(), "the writer process died"
+        other = SearchIndex(path, lock_timeout=0.2)
+        t0 = time.perf_counter()
+        with pytest.raises(IndexBusyError, match="try again"):
+            other.update(BASICS[1])
+        assert 0.2 <= time.perf_counter() - t0 < 5
+        assert slugs(other.search("password"))[:1] == ["reset-password"]  # reading is never blocked
+    finally:
+        release.set()
+        child.join(60)
+    assert child.exitcode == 0
+    other.update(BASICS[1])  # the lock is free again
+    assert len(other) == len(BASICS)

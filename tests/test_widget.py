@@ -1,0 +1,347 @@
+"""The embeddable help widget: the committed build, ``/widget.js``, ``/api/contextual``
+and the widget itself in a real (Debian) Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Mount, Route
+from starlette.testclient import TestClient
+
+from selfservice import Portal, Settings, create_portal
+from selfservice.views import widget
+from tests.conftest import SECRET
+from tests.live import launch_chromium, listening_socket, serving
+
+ROOT = Path(__file__).resolve().parent.parent
+WIDGETS = ROOT / "widgets"
+BUILT = ROOT / "selfservice" / "static" / "widget.js"
+SOURCES = ("build.mjs", "src/widget.css", "src/widget.js")  # as hashed by widgets/build.mjs
+HOST_ORIGIN = "https://shop.example"
+
+
+def with_widget_routes(portal: Portal) -> Portal:
+    """Add the widget's routes to ``portal`` unless ``create_portal`` already has them."""
+    paths = {getattr(route, "path", None) for route in portal.router.routes}
+    if "/widget.js" not in paths:
+        portal.router.routes.insert(0, Route("/widget.js", widget.widget_js, name="widget_js", methods=["GET", "HEAD"]))
+    if "/api/contextual" not in paths:
+        portal.router.routes.insert(
+            0, Route("/api/contextual", widget.contextual, name="api_contextual", methods=["GET", "HEAD"])
+        )
+    return portal
+
+
+# -- the committed build ---------------------------------------------------------------------
+def test_committed_build_is_at_most_15_kib_gzipped() -> None:
+    size = len(gzip.compress(BUILT.read_bytes(), compresslevel=9))
+    assert size <= 15_360, f"widget.js is {size} bytes gzipped; the budget is 15,360"
+
+
+def test_committed_build_was_made_from_the_current_sources() -> None:
+    digest = hashlib.sha256()
+    for name in SOURCES:
+        digest.update(name.encode() + b"\0" + (WIDGETS / name).read_bytes() + b"\0")
+    banner = re.search(r"source sha256:([0-9a-f]{64})", BUILT.read_text(encoding="utf-8")[:300])
+    assert banner is not None, "widget.js has no build banner: run `npm run build` in widgets/"
+    assert banner.group(1) == digest.hexdigest(), "widget.js is stale: run `npm ci && npm run build` in widgets/"
+
+
+def test_committed_build_matches_a_fresh_build() -> None:
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed (the source digest test still guards the build)")
+    if not (WIDGETS / "node_modules" / "esbuild").is_dir():
+        pytest.skip("esbuild is not installed: run `npm ci` in widgets/ (the source digest test still guards the build)")
+    done = subprocess.run(["node", "build.mjs", "--check"], cwd=WIDGETS, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr or done.stdout
+
+
+# -- /widget.js and /api/contextual ------------------------------------------------------------
+ARTICLES = {
+    "checkout-basics": ("Checkout basics", '["/checkout*"]'),
+    "card-payments": ("Card payments", '["/checkout/payment*"]'),
+    "checkout-key": ("Checkout by key", '["checkout"]'),
+    "both-ways": ("Both ways", '["/checkout*", "checkout"]'),
+    "account-page": ("Your account", '["/account*"]'),
+    "no-contexts": ("Nowhere in particular", "[]"),
+    **{f"bulk-{i}": (f"Bulk {9 - i}", '["/bulk/*"]') for i in range(1, 9)},
+}
+
+
+@pytest.fixture(scope="module")
+def rules_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    content = tmp_path_factory.mktemp("widget-content")
+    (content / "shop").mkdir()
+    for slug, (title, contexts) in ARTICLES.items():
+        (content / "shop" / f"{slug}.md").write_text(
+            f"---\ntitle: {title}\nsummary: About {title.lower()}.\ncontexts: {contexts}\n---\n\nText.\n", encoding="utf-8"
+        )
+    settings = Settings(
+        content_dirs=[content], secret_key=SECRET, data_dir=tmp_path_factory.mktemp("widget-data"), allowed_origins=[HOST_ORIGIN]
+    )
+    portal = with_widget_routes(create_portal(settings))
+    with TestClient(Starlette(routes=[Mount("/help", app=portal)])) as client:
+        yield client
+
+
+def test_widget_js_is_served_as_javascript_with_etag_and_gzip(rules_client: TestClient) -> None:
+    r = rules_client.get("/help/widget.js", headers={"accept-encoding": "gzip"})
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert r.headers["content-encoding"] == "gzip" and r.content == BUILT.read_bytes()
+    assert r.headers["cache-control"] == "public, max-age=300"
+    again = rules_client.get("/help/widget.js", headers={"if-none-match": r.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    head = rules_client.head("/help/widget.js", headers={"accept-encoding": "identity"})
+    assert head.status_code == 200 and head.headers["content-length"] == str(len(BUILT.read_bytes()))
+
+
+def _titles(client: TestClient, **params: str) -> list[str]:
+    r = client.get("/help/api/contextual", params=params)
+    assert r.status_code == 200, r.text
+    return [item["title"] for item in r.json()["results"]]
+
+
+def test_contextual_ranks_by_matches_then_specificity_then_title(rules_client: TestClient) -> None:
+    assert _titles(rules_client, path="/checkout/payment/card", context="checkout") == [
+        "Both ways",  # two entries match
+        "Card payments",  # /checkout/payment* is more specific than /checkout*
+        "Checkout basics",
+        "Checkout by key",
+    ]
+    assert _titles(rules_client, path="/checkout") == ["Both ways", "Checkout basics"]
+    assert _titles(rules_client, context="checkout") == ["Both ways", "Checkout by key"]
+    assert _titles(rules_client, path="/account/orders/42") == ["Your account"]
+
+
+def test_contextual_matching_rules(rules_client: TestClient) -> None:
+    assert _titles(rules_client, path="/Checkout") == []  # paths are case-sensitive
+    assert _titles(rules_client, path="/account", context="account") == ["Your account"]  # a key is not a glob
+    assert _titles(rules_client, context="checkout-page") == []  # keys match exactly
+    assert _titles(rules_client) == []
+    assert _titles(rules_client, path="/bulk/list") == [f"Bulk {i}" for i in range(1, 7)]  # capped at 6, by title
+
+
+def test_contextual_results_carry_absolute_urls(rules_client: TestClient) -> None:
+    r = rules_client.get("/help/api/contextual", params={"path": "/checkout"}, headers={"origin": HOST_ORIGIN})
+    assert r.headers["access-control-allow-origin"] == HOST_ORIGIN
+    item = r.json()["results"][0]
+    assert set(item) >= {"slug", "title", "url", "summary"}
+    assert item["url"] == "http://testserver/help/a/both-ways" and item["summary"] == "About both ways."
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"path": "checkout"},
+        {"path": "https://shop.example/checkout"},
+        {"path": "/" + "a" * 2048},
+        {"context": "Checkout"},
+        {"context": "a" * 65},
+        {"context": "<script>"},
+        {"path": "/checkout", "context": "check out"},
+    ],
+)
+def test_contextual_rejects_bad_parameters(rules_client: TestClient, params: dict[str, str]) -> None:
+    r = rules_client.get("/help/api/contextual", params=params)
+    assert r.status_code == 400
+    body = r.json()
+    assert body["status"] == 400 and isinstance(body["error"], str) and body["error"]
+
+
+def test_contextual_accepts_the_longest_path(rules_client: TestClient) -> None:
+    assert _titles(rules_client, path="/" + "a" * 2047, context="a" * 64) == []
+
+
+# -- in a real browser ---------------------------------------------------------------------
+def _host_page(src: str, **data: str) -> str:
+    attrs = "".join(f' data-{k}="{escape(v)}"' for k, v in data.items())
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>Checkout</title>"
+        '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
+        f'<body><h1>Checkout</h1><button id="pay">Pay now</button><script src="{escape(src)}"{attrs} defer></script></body></html>'
+    )
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """One uvicorn serving the host app on two ports: the page's origin and another one."""
+    page_sock, other_sock = listening_socket(), listening_socket()
+    page_origin = f"http://127.0.0.1:{page_sock.getsockname()[1]}"
+    other_origin = f"http://127.0.0.1:{other_sock.getsockname()[1]}"
+    portal = with_widget_routes(
+        create_portal(Settings(demo=True, data_dir=tmp_path_factory.mktemp("live"), allowed_origins=[page_origin]))
+    )
+
+    async def checkout(request: Request) -> HTMLResponse:
+        return HTMLResponse(_host_page("/help/widget.js", title="Need help?", context="checkout"))
+
+    async def checkout_remote(request: Request) -> HTMLResponse:
+        src = f"{other_origin}/help/widget.js"
+        return HTMLResponse(_host_page(src, title="Questions?", context="checkout", accent="#0a7d45"))
+
+    host = Starlette(
+        routes=[
+            Route("/checkout", checkout),
+            Route("/checkout/remote", checkout_remote),
+            Mount("/help", app=portal),
+        ]
+    )
+    try:
+        with serving(host, [page_sock, other_sock]):
+            yield {"origin": page_origin, "other": other_origin, "portal": portal}
+    finally:
+        page_sock.close()
+        other_sock.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with launch_chromium() as b:
+        yield b
+
+
+def _checkout_titles(portal: Portal) -> list[str]:
+    arts = portal.ss.library.articles.values()
+    return sorted((a.title for a in arts if "/checkout*" in a.contexts), key=str.lower)[:6]
+
+
+def test_widget_in_a_browser_same_origin(live: dict[str, Any], browser: Any) -> None:
+    from playwright.sync_api import Route as PwRoute
+    from playwright.sync_api import expect
+
+    origin = live["origin"]
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(f"{origin}/checkout")
+        launcher = page.get_by_role("button", name="Need help?")
+        launcher.click()
+        dialog = page.get_by_role("dialog", name="Need help?")
+        expect(dialog).to_be_visible()
+        expect(dialog).to_have_attribute("aria-modal", "true")
+        search = dialog.get_by_role("searchbox", name="Search help articles")
+        expect(search).to_be_focused()
+
+        # Page-aware suggestions: the demo articles whose contexts include /checkout*.
+        suggested = dialog.get_by_role("list", name="Suggested for this page")
+        expect(suggested.locator(".t")).to_have_text(_checkout_titles(live["portal"]))
+        expect(dialog.get_by_role("link", name="Contact us")).to_have_attribute("href", f"{origin}/help/contact")
+
+        # Search as you type; the live region announces the count.
+        search.press_sequentially("refund")
+        results = dialog.get_by_role("list", name="Results")
+        expect(results).to_have_attribute("aria-busy", "false")  # the answer for the whole word
+        first = results.get_by_role("link").first
+        expect(first).to_be_visible()
+        expect(dialog.locator(".live")).to_have_text(re.compile(r"^\d+ results?$"))
+        title = first.locator(".t").inner_text()
+        slug = first.get_attribute("data-slug")
+        page.keyboard.press("ArrowDown")
+        expect(first).to_be_focused()
+        page.keyboard.press("Enter")
+
+        # The article, inline, with a link out and "Was this helpful?".
+        expect(dialog.get_by_role("heading", name=title, level=3)).to_be_visible()
+        expect(dialog.locator(".content p").first).to_be_visible()
+        expect(dialog.get_by_role("link", name="Open in help centre")).to_have_attribute("href", f"{origin}/help/a/{slug}")
+        posted: list[Any] = []
+
+        def accept(route: PwRoute) -> None:
+            posted.append(route.request.post_data_json)
+            route.fulfill(status=201, json={"ok": True})
+
+        page.route("**/help/api/feedback", accept)
+        dialog.get_by_role("button", name="Yes").click()
+        expect(dialog.get_by_text("Thanks for your feedback!")).to_be_visible()
+        assert posted == [{"page_kind": "article", "slug": slug, "helpful": True}]
+
+        dialog.get_by_role("button", name="Back").click()
+        expect(first).to_be_focused()
+
+        # Escape closes and gives focus back to the launcher.
+        page.keyboard.press("Escape")
+        expect(dialog).to_be_hidden()
+        expect(launcher).to_be_focused()
+        expect(launcher).to_have_attribute("aria-expanded", "false")
+
+        # Focus stays inside the open dialog.
+        page.keyboard.press("Enter")
+        expect(search).to_be_focused()
+        page.keyboard.press("Shift+Tab")
+        expect(dialog.get_by_role("button", name="Close")).to_be_focused()
+        page.keyboard.press("Shift+Tab")
+        expect(dialog.get_by_role("link", name="Contact us")).to_be_focused()
+        page.keyboard.press("Tab")
+        expect(dialog.get_by_role("button", name="Close")).to_be_focused()
+
+        # SelfService.ask: a rating view; a failed POST says so, a good one thanks.
+        page.route("**/help/api/surveys", lambda route: route.fulfill(status=500, json={"error": "x", "status": 500}))
+        page.evaluate("SelfService.ask('nps', 'checkout-survey')")
+        expect(dialog.get_by_role("radio")).to_have_count(11)
+        dialog.get_by_role("radio", name="9", exact=True).check()
+        dialog.get_by_role("textbox", name="Comment (optional)").fill("Quick")
+        dialog.get_by_role("button", name="Send").click()
+        expect(dialog.get_by_text("We couldn't send your answer. Please try again.")).to_be_visible()
+        page.unroute("**/help/api/surveys")
+        posted.clear()
+        page.route("**/help/api/surveys", accept)
+        dialog.get_by_role("button", name="Send").click()
+        expect(dialog.get_by_text("Thank you! Your answer has been sent.")).to_be_visible()
+        assert posted == [{"kind": "nps", "score": 9, "comment": "Quick", "context": "checkout-survey"}]
+        page.evaluate("SelfService.ask('csat')")
+        expect(dialog.get_by_role("radio")).to_have_count(5)
+        expect(dialog.get_by_role("radio", name="1 star", exact=True)).to_be_focused()
+        page.evaluate("SelfService.close()")
+        expect(dialog).to_be_hidden()
+        page.evaluate("SelfService.open('delivery')")
+        expect(dialog.get_by_role("list", name="Results").get_by_role("link").first).to_be_visible()
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_widget_in_a_browser_cross_origin_dark_and_small(live: dict[str, Any], browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(color_scheme="dark", reduced_motion="reduce", viewport={"width": 400, "height": 700})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(f"{live['origin']}/checkout/remote")
+        launcher = page.get_by_role("button", name="Questions?")
+        expect(launcher).to_have_css("background-color", "rgb(10, 125, 69)")  # data-accent
+        launcher.click()
+        dialog = page.get_by_role("dialog", name="Questions?")
+        expect(dialog).to_have_css("background-color", "rgb(23, 27, 36)")  # dark scheme
+        box = dialog.bounding_box()
+        assert box is not None and (box["width"], box["height"]) == (400, 700)  # full screen on a phone
+        suggested = dialog.get_by_role("list", name="Suggested for this page")
+        expect(suggested.locator(".t")).to_have_text(_checkout_titles(live["portal"]))
+        expect(suggested.get_by_role("link").first).to_have_attribute("href", re.compile("^" + re.escape(live["other"])))
+        dialog.get_by_role("searchbox").fill("refund")
+        results = dialog.get_by_role("list", name="Results")
+        expect(results).to_have_attribute("aria-busy", "false")
+        first = results.get_by_role("link").first
+        title = first.locator(".t").inner_text()
+        first.click()
+        expect(dialog.get_by_role("heading", name=title, level=3)).to_be_visible()
+        expect(dialog.locator(".content p").first).to_be_visible()
+        assert errors == []
+    finally:
+        context.close()
