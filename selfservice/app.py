@@ -23,9 +23,15 @@ from .search import SearchIndex
 from .security import BodyLimitMiddleware, CORSMiddleware, SecurityHeadersMiddleware
 from .settings import Settings
 from .state import PortalState
+from .store.desk import Desk
+from .store.desk_requests import Requests
 from .templating import build_environment
 from .theming import StaticAssets, load_theme
 from .views import api, manuals, pages, search, seo, widget
+from .views import accounts as account_views
+from .views import hours as hours_views
+from .views import feedback as feedback_views
+from .views import requests as request_views
 
 __all__ = ["Portal", "create_portal"]
 
@@ -33,9 +39,23 @@ log = logging.getLogger("selfservice")
 
 
 class Portal(Starlette):
-    """The ASGI app :func:`create_portal` returns; ``portal.ss`` holds its state."""
+    """The ASGI app :func:`create_portal` returns; ``portal.ss`` holds its state and
+    ``portal.desk`` the customer-input back office (store, outbox, hooks)."""
 
     ss: PortalState
+    accounts: Any = None  # selfservice.accounts.Accounts when account pages are on
+    hours: Any = None  # selfservice.hours.BusinessHours when opening hours are set
+    clock: Any = None  # Settings.clock or the system clock: what "now" is for hours and tokens
+    desk: Desk
+
+    @property
+    def requests(self) -> Requests:
+        """The staff API for contact requests and complaints (:mod:`selfservice.store.desk_requests`)."""
+        return self.desk.requests
+
+    def survey_link(self, kind: str, context: dict[str, Any] | None = None, **options: Any) -> str:
+        """A signed, expiring link to the ``"csat"`` or ``"nps"`` survey carrying ``context``."""
+        return self.desk.survey_link(kind, context, **options)
 
 
 def _error_handlers() -> dict[Any, Any]:
@@ -83,17 +103,34 @@ def create_portal(settings: Settings | None = None, /, **overrides: Any) -> Port
     assets = StaticAssets(theme, settings.theme_variables, max_age=settings.static_max_age)
     env = build_environment(settings, theme)
     state = PortalState(settings, library, index, theme, assets, env)
+    # -- accounts and opening hours (docs/accounts.md) --
+    from .accounts.runtime import build_accounts
+    from .hours import demo_business_hours, parse_business_hours, system_clock
+
+    clock = settings.clock or system_clock
+    hours = (parse_business_hours(settings.business_hours) if settings.business_hours is not None
+             else demo_business_hours() if settings.demo else None)
+    accounts = build_accounts(settings, env, state.get_store, clock)
+    env.globals["accounts_enabled"] = accounts is not None
+    env.globals["open_now"] = (
+        (lambda: hours_views.open_now_view(hours, clock(), settings.locale)) if hours is not None else (lambda: None)
+    )
+    env.globals["feedback_reasons"] = feedback_views.REASONS
+    desk = Desk(settings, env, get_store=state.get_store, clock=clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await desk.open()  # fails start-up when the database is behind: run `selfservice db upgrade`
         task = asyncio.create_task(_watch(state)) if settings.watch else None
         try:
             yield
         finally:
+            await desk.close()
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await state.close_store()  # opened lazily by state.get_store(), if at all
             index.close()
 
     routes = [
@@ -116,13 +153,21 @@ def create_portal(settings: Settings | None = None, /, **overrides: Any) -> Port
         Route("/opensearch.xml", seo.opensearch, name="opensearch", methods=["GET", "HEAD"]),
         Route("/api/contextual", widget.contextual, name="api_contextual", methods=["GET", "HEAD"]),
         Route("/widget.js", widget.widget_js, name="widget_js", methods=["GET", "HEAD"]),
+        *feedback_views.routes(),
+        *request_views.routes(),
         Mount("/static", app=assets, name="static"),
     ]
+    if hours is not None:
+        routes.append(Route("/hours", hours_views.hours_page, name="hours", methods=["GET", "HEAD"]))
+    if accounts is not None:
+        routes += account_views.account_routes(accounts.actions)
     middleware = [
         Middleware(SecurityHeadersMiddleware),
         Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         Middleware(CORSMiddleware, allowed_origins=settings.allowed_origins),
     ]
+    if hours is not None:
+        middleware.append(Middleware(hours_views.OpenNowRefresh, hours=hours, clock=clock, clear=state.cache.clear))
     app = Portal(
         debug=False,
         routes=routes,
@@ -131,4 +176,7 @@ def create_portal(settings: Settings | None = None, /, **overrides: Any) -> Port
         lifespan=lifespan,
     )
     app.ss = state
+    app.accounts, app.hours, app.clock = accounts, hours, clock
+    app.desk = desk
+    desk.app = app
     return app

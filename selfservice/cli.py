@@ -23,6 +23,9 @@ from .settings import Settings
 __all__ = ["app_factory", "main"]
 
 _ENV_SETTINGS = "SELFSERVICE_SETTINGS_JSON"
+#: What `selfservice export` writes (the keys of selfservice.store.feedback.EXPORTS, spelled
+#: out so that parsing the command line does not import SQLAlchemy).
+EXPORTS = ("deflections", "feedback", "request-events", "requests", "surveys")
 
 
 def _fail(message: str) -> NoReturn:
@@ -198,6 +201,95 @@ def _templates(args: argparse.Namespace) -> int:
     return 0
 
 
+def _database_url(args: argparse.Namespace) -> str:
+    """``--database-url``, else ``SELFSERVICE_DATABASE_URL``, else the SQLite file in ``--data-dir``."""
+    url = getattr(args, "database_url", None) or os.environ.get("SELFSERVICE_DATABASE_URL")
+    return url or Settings(data_dir=str(Path(args.data_dir).resolve())).db_url
+
+
+def _db(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .store import current_revision, head_revision, upgrade
+    from .store.engine import database_url
+
+    url = _database_url(args)
+    shown = database_url(url).render_as_string(hide_password=True)
+    if args.action == "upgrade":
+        before = asyncio.run(current_revision(url))
+        asyncio.run(upgrade(url))
+        after = asyncio.run(current_revision(url))
+        change = "already current" if before == after else f"upgraded from {before or 'empty'}"
+        print(f"{shown}: schema {after} ({change})", file=sys.stderr)
+        return 0
+    revision = asyncio.run(current_revision(url))
+    head = head_revision()
+    state = "current" if revision == head else f"behind: this version needs {head}; run `selfservice db upgrade`"
+    print(f"{shown}: schema {revision or 'empty'} ({state})")
+    return 0 if revision == head else 1
+
+
+def _export(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .store import open_store
+    from .store.feedback import rows
+
+    since = None
+    if args.since:
+        from datetime import UTC, datetime
+
+        try:
+            since = datetime.fromisoformat(args.since)
+        except ValueError:
+            _fail(f"--since {args.since!r} is not a date such as 2026-11-01")
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    try:
+        out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
+    except OSError as exc:
+        _fail(f"cannot write {args.output}: {exc.strerror or exc}")
+
+    async def run() -> int:
+        count = 0
+        async with await open_store(_database_url(args)) as store:
+            writer: Any = None
+            if args.format == "json":
+                out.write("[")
+            async for row in rows(store, args.what, since=since):
+                flat = {k: _export_value(v, args.format) for k, v in row.items()}
+                if args.format == "json":
+                    out.write(("," if count else "") + "\n" + json.dumps(flat, ensure_ascii=False))
+                else:
+                    if writer is None:
+                        import csv
+
+                        writer = csv.DictWriter(out, fieldnames=list(flat))
+                        writer.writeheader()
+                    writer.writerow(flat)
+                count += 1
+            if args.format == "json":
+                out.write("\n]\n")
+        return count
+
+    try:
+        count = asyncio.run(run())
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    print(f"exported {count} {args.what} row(s)", file=sys.stderr)
+    return 0
+
+
+def _export_value(value: Any, fmt: str) -> Any:
+    from datetime import datetime
+
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if fmt == "csv" and isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="selfservice", description="A customer self-service portal.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -235,6 +327,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--slug")
     p.add_argument("--content", default=".", help="content folder (default: the current folder)")
     p.set_defaults(func=_new)
+
+    def database(p: argparse.ArgumentParser) -> None:
+        common(p)
+        p.add_argument("--database-url", help="SQLAlchemy URL (default: $SELFSERVICE_DATABASE_URL, else "
+                       "the SQLite file in --data-dir)")
+
+    p = sub.add_parser("db", help="the database schema: `db upgrade` applies migrations, `db status` checks")
+    p.add_argument("action", choices=["upgrade", "status"])
+    database(p)
+    p.set_defaults(func=_db)
+
+    p = sub.add_parser("export", help="write feedback, surveys, requests … as CSV or JSON")
+    p.add_argument("what", choices=EXPORTS)
+    p.add_argument("--format", choices=["csv", "json"], default="csv")
+    p.add_argument("--output", "-o", metavar="FILE", help="write here instead of to standard output")
+    p.add_argument("--since", metavar="DATE", help="only rows created on or after this date (ISO 8601)")
+    database(p)
+    p.set_defaults(func=_export)
 
     p = sub.add_parser("templates", help="show which file wins for each template")
     p.add_argument("--theme")

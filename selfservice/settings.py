@@ -19,6 +19,12 @@ from urllib.parse import urlsplit
 from .errors import SettingsError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from .accounts.actions import AccountAction
+    from .accounts.backend import AccountBackend
+    from .hours import BusinessHours
     from .mail import Mailer
 
 __all__ = ["Settings", "demo_content_dir"]
@@ -100,6 +106,16 @@ class Settings:
     rate_limit_lookup: str | None = "20/minute"
     mailer: Mailer | None = None
     plugins: Sequence[object] = ()
+    # -- accounts and opening hours (see docs/accounts.md) --
+    account_backend: AccountBackend | None = None
+    account_actions: Sequence[AccountAction] = ()
+    account_token_max_age: int = 3600
+    password_min_length: int = 10
+    payment_url: str | None = None
+    rate_limit_account: str | None = "30/hour"
+    rate_limit_sign_in: str | None = "10/15 minutes"
+    business_hours: BusinessHours | Mapping[str, object] | None = None
+    clock: Callable[[], datetime] | None = None
 
     def __post_init__(self) -> None:
         # Coerce friendly inputs (str paths, a single path) into their typed forms.
@@ -203,7 +219,43 @@ class Settings:
             if origin == "*" or parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
                 raise SettingsError("allowed_origins", f"{origin!r} must be an origin like https://shop.example")
         self._validate_customer_input()
+        self._validate_accounts()
         return self
+
+    def _validate_accounts(self) -> None:
+        """The account and opening-hours fields (docs/accounts.md)."""
+        from .hours import parse_business_hours
+
+        backend = self.account_backend
+        if backend is not None:
+            missing = [m for m in ("get_by_id", "get_by_email", "check_password", "current_user", "orders")
+                       if not callable(getattr(backend, m, None))]
+            if missing or not hasattr(backend, "login_url"):
+                raise SettingsError("account_backend", f"{backend!r} lacks {', '.join(missing) or 'login_url'}; "
+                                                       "see selfservice.accounts.AccountBackend")
+            if self.base_url is None and not (self.debug or self.demo):
+                raise SettingsError("base_url", "is required with an account_backend: links in account emails "
+                                                "are built from it, never from the request's Host header")
+        for action in self.account_actions:
+            if not all(hasattr(action, a) for a in ("slug", "title", "routes", "menu_route")):
+                raise SettingsError("account_actions", f"{action!r} is not a selfservice.accounts.AccountAction")
+        for name, lo, hi in (("account_token_max_age", 300, 7 * 86400), ("password_min_length", 8, 128)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+                raise SettingsError(name, f"must be a whole number from {lo} to {hi}, not {value!r}")
+        if self.payment_url is not None:
+            parts = urlsplit(self.payment_url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise SettingsError("payment_url", f"{self.payment_url!r} must be an absolute http(s) URL "
+                                                   "of your payment page")
+        for name in ("rate_limit_account", "rate_limit_sign_in"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, str) and _RATE_RE.match(value)):
+                raise SettingsError(name, f"{value!r} is not a rate such as '10/minute' or '5 per hour' (None: no limit)")
+        if self.business_hours is not None:
+            parse_business_hours(self.business_hours)  # raises SettingsError("business_hours", ...)
+        if self.clock is not None and not callable(self.clock):
+            raise SettingsError("clock", "must be a function returning the current aware datetime")
 
     def _validate_customer_input(self) -> None:
         """The feedback, request, mail and webhook fields (docs/feedback.md)."""

@@ -7,9 +7,10 @@ always sees one consistent version.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
@@ -18,6 +19,9 @@ from .content import Library, load_library
 from .search import SearchIndex
 from .settings import Settings
 from .theming import StaticAssets, Theme
+
+if TYPE_CHECKING:
+    from .store import Store
 
 __all__ = ["PortalState", "portal_state"]
 
@@ -36,6 +40,35 @@ class PortalState:
     env: Any  # jinja2.Environment
     cache: PageCache = field(default_factory=PageCache)
     generation: int = 0
+    _store: Store | None = field(default=None, repr=False)
+    _store_loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
+    _store_lock: asyncio.Lock | None = field(default=None, repr=False)
+
+    async def get_store(self) -> Store:
+        """The customer-input store, opened on first use in the running event loop.
+
+        Never rely on the portal's lifespan for this: Starlette, FastAPI, Litestar and
+        Django do not send lifespan events to a mounted sub-app, so a mounted portal only
+        ever sees requests. Database connections belong to one event loop; if the loop
+        changes (a test client per test, a server restarted in-process) a new store is
+        opened for the new loop.
+        """
+        loop = asyncio.get_running_loop()
+        if self._store is not None and self._store_loop is loop:
+            return self._store
+        if self._store_lock is None or self._store_loop is not loop:
+            self._store_lock, self._store_loop, self._store = asyncio.Lock(), loop, None
+        async with self._store_lock:
+            if self._store is None:
+                from .store import open_store
+
+                self._store = await open_store(self.settings.db_url, create=self.settings.demo or self.settings.debug)
+            return self._store
+
+    async def close_store(self) -> None:
+        store, self._store = self._store, None
+        if store is not None and self._store_loop is asyncio.get_running_loop():
+            await store.close()
 
     def reload_content(self) -> set[str]:
         """Reload changed files, update the index for them, drop cached pages.

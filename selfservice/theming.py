@@ -270,7 +270,7 @@ def stylesheets(theme: Theme, variables: Mapping[str, str]) -> tuple[str, ...]:
     provides it), ``theme.css`` (when a theme ships one) and ``theme-vars.css`` (when the
     theme or the host set CSS variables).
     """
-    names = ["portal.css"]
+    names = ["portal.css", "accounts.css", "forms.css"]
     if _code_css() is not None:
         names.append("code.css")
     if any((folder / "theme.css").is_file() for folder in theme.static_dirs):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from .grammar import AnyOf, ParsedQuery, Phrase, Word, parse_query
 from .index import SearchIndex
+from .query import load_synonyms
 from .results import SearchHit, SearchResults, SyncStats
 
 __all__ = [
@@ -27,5 +28,6 @@ __all__ = [
     "SearchResults",
     "SyncStats",
     "Word",
+    "load_synonyms",
     "parse_query",
 ]

@@ -9,7 +9,8 @@ Customers type into a search box; they do not write query syntax. So the grammar
 - ``a OR b`` (also ``|``): either one, as one clause of the query;
 - ``pre*``: words starting with ``pre`` (at least two characters before the ``*``).
 
-``title:x`` is two words, parentheses and a bare ``*`` are dropped, ``AND``/``NOT`` are words.
+``title:x`` is two words (with a note saying so), parentheses and a bare ``*`` are dropped,
+``AND``/``NOT`` are words.
 NUL and other control characters are removed, the text is NFKC-normalized (full-width letters,
 ligatures), and the result is capped at ``max_length`` characters and ``max_terms`` words, with
 a note the customer can read. Whoosh never sees the customer's text as query syntax: the tree
@@ -22,13 +23,19 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-__all__ = ["AnyOf", "Clause", "ParsedQuery", "Phrase", "Word", "parse_query", "WORD_RE"]
+__all__ = ["FIELD_NOTE", "AnyOf", "Clause", "ParsedQuery", "Phrase", "Word", "parse_query", "WORD_RE"]
 
 #: The word pattern of whoosh's default tokenizer, so that our word count is its term count.
 WORD_RE = re.compile(r"\w+(?:\.?\w+)*")
 MIN_PREFIX = 2  # ``a*`` would expand to most of the vocabulary
 _LEX = re.compile(r'(?P<space>\s+)|(?P<phrase>-?"[^"]*")|(?P<quote>")|(?P<token>[^\s"]+)')
 _OR_TOKENS = frozenset({"OR", "|", "||"})
+_FIELD_NAMES = (
+    "title|body|text|content|summary|keywords?|tags?|category|manual|locale|lang|author|slug|url|site"
+    "|intitle|inurl|intext|filetype|subject|label|from|to|in|is|has|before|after"
+)  # what search engines and mail apps taught customers; "error:0x80" stays quiet
+_FIELD_LIKE = re.compile(rf"(?<![\w:/])({_FIELD_NAMES}):(?=[\w\"])", re.IGNORECASE)
+FIELD_NOTE = "Searching one field ({field}) is not supported: all words were searched everywhere."
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "＂": '"'})
 
 
@@ -99,6 +106,9 @@ def parse_query(text: str, max_terms: int = 32, max_length: int = 512) -> Parsed
     notes: list[str] = []
     if cut:
         notes.append(f"Only the first {max_length} characters of your search were used.")
+    field_like = _FIELD_LIKE.search(cleaned)
+    if field_like:
+        notes.append(FIELD_NOTE.format(field=field_like.group(1) + ":"))
     items: list[Word | Phrase | str | tuple[str, Word | Phrase]] = []  # str: "OR"; tuple: ("-", x)
     budget = max_terms
     dropped = False

@@ -35,7 +35,7 @@ from .ranking import Weights
 from .results import SearchHit, SearchResults, SyncStats
 from .schema import SCHEMA_VERSION, Analyzer, Shown, build_schema, document, resolve_language, stamp
 from .snippets import Snippeter
-from .spelling import Speller, suggestion_text
+from .spelling import MAX_WORDS, Speller, suggestion_text
 from .storage import IndexStore
 
 __all__ = ["SearchIndex"]
@@ -43,6 +43,8 @@ __all__ = ["SearchIndex"]
 MAX_LIMIT = 1000
 TOO_SLOW = "The search took too long; showing the results found so far."
 ONLY_EXCLUDED = "Add a word to search for, not only words to leave out."
+NO_WORDS = "Type one or more words to search for."
+TYPOS_CAPPED = f"Only the first {MAX_WORDS} unknown words were checked for typos."
 _WRITER_MB = 128
 
 
@@ -247,6 +249,8 @@ class SearchIndex:
         if not parsed.include:
             if parsed.exclude:
                 notes.append(ONLY_EXCLUDED)
+            elif parsed.text:
+                notes.append(NO_WORDS)  # "*", punctuation, emoji: nothing we could search for
             return SearchResults(parsed.text, 0, [], _message(notes))
         gen = self._generations.current()
         if gen is None:
@@ -286,9 +290,14 @@ class SearchIndex:
         plan = builder.build(parsed)
         corrections: dict[str, list[str]] = {}
         if plan.unknown and time.perf_counter() < deadline:
+            # Only words found nowhere are corrected (fuzzy matching never runs when every word
+            # matched something), at most MAX_WORDS of them, each to MAX_CORRECTIONS words.
             corrections = Speller(reader, gen.vocabulary.get(reader)).correct(plan.unknown)
+            if len(set(plan.unknown)) > MAX_WORDS:
+                notes.append(TYPOS_CAPPED)
             if corrections:
                 plan = builder.build(parsed, corrections)
+        notes.extend(plan.notes)
         suggestion = suggestion_text(parsed.text, corrections)
         if not plan:
             return SearchResults(parsed.text, 0, [], _message(notes), suggestion), True

@@ -17,19 +17,23 @@ import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
+from pathlib import Path
 
 from whoosh.reading import IndexReader
 
+from ..errors import SearchError
 from .grammar import AnyOf, Clause, ParsedQuery, Phrase, Word
 from .schema import SEARCH_FIELDS, Analyzer
 
 __all__ = [
     "EXPANSION_BUDGET",
     "MAX_EXPANSIONS",
+    "PREFIX_NOTE",
     "ClausePlan",
     "Option",
     "Plan",
     "PlanBuilder",
+    "load_synonyms",
     "normalize_synonyms",
 ]
 
@@ -39,6 +43,7 @@ PREFIX_WEIGHT = 0.9  # and a word the customer did not finish
 MAX_EXPANSIONS = 24  # words one prefix may expand to (the most frequent ones)
 EXPANSION_BUDGET = 64  # words all the prefixes of one query may expand to together
 _PREFIX_SCAN = 4000  # vocabulary entries read per prefix before choosing the most frequent
+PREFIX_NOTE = "Words ending in * were searched with their most common completions only."
 
 
 def normalize_synonyms(synonyms: Mapping[str, Sequence[str]] | None) -> dict[str, tuple[str, ...]]:
@@ -50,6 +55,29 @@ def normalize_synonyms(synonyms: Mapping[str, Sequence[str]] | None) -> dict[str
         alts = tuple(a for a in alts if a != k)
         if k and alts:
             out[k] = alts
+    return out
+
+
+def load_synonyms(path: Path | str) -> dict[str, list[str]]:
+    """Read a synonyms file: the format of Solr's and Elasticsearch's synonym files.
+
+    One rule a line; ``#`` starts a comment. ``delete, remove, erase`` makes each word find the
+    others; ``fb => facebook`` rewrites one way only (several on either side, comma-separated).
+    A rule may hold phrases (``sign in, log in``). The result goes to ``SearchIndex(synonyms=)``.
+    """
+    out: dict[str, list[str]] = {}
+    for number, raw in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        left, arrow, right = line.partition("=>")
+        keys = [k for k in (" ".join(x.split()) for x in left.split(",")) if k]
+        values = [v for v in (" ".join(x.split()) for x in right.split(",")) if v] if arrow else keys
+        if not keys or not values:
+            raise SearchError(f"{path}:{number}: expected `a, b, c` or `a => b`, got {raw.strip()!r}")
+        for key in keys:
+            alts = out.setdefault(key.lower(), [])
+            alts.extend(v for v in values if v.lower() != key.lower() and v not in alts)
     return out
 
 
@@ -74,6 +102,7 @@ class Plan:
     exclude: list[ClausePlan] = field(default_factory=list)
     highlight: set[str] = field(default_factory=set)  # terms to mark in snippets
     unknown: list[str] = field(default_factory=list)  # words (lowercased) found nowhere
+    notes: list[str] = field(default_factory=list)  # caps that were reached, for the customer
 
     def __bool__(self) -> bool:
         return bool(self.clauses)
@@ -95,6 +124,7 @@ class PlanBuilder:
         self.synonyms = synonyms or {}
         self.max_expansions = max_expansions
         self.budget = EXPANSION_BUDGET
+        self.capped = False  # a prefix had more completions than it could expand to
 
     def exists(self, term: str) -> bool:
         freq = self.reader.doc_frequency
@@ -103,10 +133,12 @@ class PlanBuilder:
     def prefix_words(self, prefix: str) -> list[str]:
         """The most frequent vocabulary words starting with ``prefix`` (within the budget)."""
         n = min(self.max_expansions, self.budget)
+        scan = islice(self.reader.expand_prefix("spell", prefix), _PREFIX_SCAN if n > 0 else 1)
+        words = [b.decode("utf-8") if isinstance(b, bytes) else str(b) for b in scan]
+        if len(words) > n:
+            self.capped = True
         if n <= 0:
             return []
-        scan = islice(self.reader.expand_prefix("spell", prefix), _PREFIX_SCAN)
-        words = [b.decode("utf-8") if isinstance(b, bytes) else str(b) for b in scan]
         freq = self.reader.doc_frequency
         best = heapq.nlargest(n, words, key=lambda w: freq("spell", w))
         self.budget -= len(best)
@@ -153,6 +185,7 @@ class PlanBuilder:
         """The plan for ``parsed``; ``corrections`` maps unknown words to words to try as well."""
         corrections = corrections or {}
         self.budget = EXPANSION_BUDGET
+        self.capped = False
         plan = Plan()
         for clause in dict.fromkeys(self._with_phrase_synonyms(parsed)):  # "a a a" is "a"
             built = self._clause(clause, plan, corrections)
@@ -163,6 +196,8 @@ class PlanBuilder:
             built = self._clause(clause, ignored, {})
             if built.options:
                 plan.exclude.append(built)
+        if self.capped:
+            plan.notes.append(PREFIX_NOTE)
         return plan
 
     def _with_phrase_synonyms(self, parsed: ParsedQuery) -> list[Clause]:

@@ -43,6 +43,7 @@ __all__ = ["Ranker", "Weights", "phrase_docs"]
 TITLE_FIELDS = ("title", "keywords")
 _CACHE_POSTINGS = 400_000  # cached (document, impact) pairs per generation
 _CACHE_FILTERS = 256
+_SPREAD_EXTRA = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,7 @@ class Weights:
     coordination: float = 0.5
     title_coverage: float = 0.0
     phrase: float = 1.5
+    same_title: float = 1.0
 
 
 class _Term:
@@ -90,6 +92,7 @@ class Ranker:
         self._deleted: dict[int, frozenset[int]] = {}  # per segment (by its first document)
         self._filters: dict[tuple[tuple[str, str], ...], frozenset[int]] = {}
         self._terms: OrderedDict[str, _Term] = OrderedDict()
+        self._groups: list[int] | None = None
         self._cached = 0
         self._lock = threading.Lock()
 
@@ -106,6 +109,13 @@ class Ranker:
             norms = [1.0 - b + b * (lengths(d, name, 0) or 0) / avg for d in range(total)]
             self._norms[name] = norms
         return norms
+
+    def groups(self, reader: IndexReader) -> list[int]:
+        """Per document, its :func:`~.schema.title_group` key."""
+        groups = self._groups
+        if groups is None:
+            groups = self._groups = list(reader.column_reader("group")) if reader.doc_count_all() else []
+        return groups
 
     def impacts(self, reader: IndexReader, term: str) -> dict[int, float]:
         """BM25F score of ``term`` per document that has it (deleted documents left out)."""
@@ -173,8 +183,14 @@ class Ranker:
 
     def clause_scores(self, searcher: Searcher, clause: ClausePlan) -> dict[int, float]:
         """A document's best option for this clause."""
+        return self._clause(searcher, clause, math.inf)[0]
+
+    def _clause(self, searcher: Searcher, clause: ClausePlan, deadline: float) -> tuple[dict[int, float], bool]:
+        """:meth:`clause_scores` of the options scored before ``deadline``, and whether that was all."""
         best: dict[int, float] | None = None
-        for option in clause.options:
+        for i, option in enumerate(clause.options):
+            if i and time.perf_counter() > deadline:
+                return best or {}, False
             scores = self.option_scores(searcher, option)
             if best is None:
                 best = scores
@@ -188,7 +204,7 @@ class Ranker:
             for d, s in scores.items():
                 if s > best.get(d, 0.0):
                     best[d] = s
-        return best or {}
+        return best or {}, True
 
     def clause_titles(self, reader: IndexReader, clause: ClausePlan) -> tuple[float, list[tuple[frozenset[int], float]]]:
         """The clause's idf (its first option's) and, per option, the documents naming it in a title."""
@@ -238,7 +254,11 @@ class Ranker:
             if i and time.perf_counter() > deadline:  # the first clause always gives some results
                 complete = False
                 break
-            per_clause.append(self.clause_scores(searcher, clause))
+            scores, finished = self._clause(searcher, clause, deadline)
+            per_clause.append(scores)
+            if not finished:
+                complete = False
+                break
         raw = _sum(per_clause)
         excluded: set[int] = set()
         for clause in plan.exclude:
@@ -264,7 +284,7 @@ class Ranker:
         c = w.coordination if n > 1 else 0.0
         t = w.title_coverage
         if not c and not t:
-            return heapq.nlargest(k, raw.items(), key=lambda item: (item[1], -item[0]))
+            return self._spread(reader, raw.items(), k)
         low, high = 1.0 - c + c / n, 1.0 + t
         floor = heapq.nlargest(k, raw.values())[-1] * low / high
         titles = [self.clause_titles(reader, clause) for clause in plan.clauses[:n]] if t else []
@@ -279,7 +299,26 @@ class Ranker:
                 covered = sum(idf * max((wt for docs, wt in opts if d in docs), default=0.0) for idf, opts in titles)
                 s *= 1.0 + t * covered / total_idf
             candidates.append((d, s))
-        return heapq.nlargest(k, candidates, key=lambda item: (item[1], -item[0]))
+        return self._spread(reader, candidates, k)
+
+    def _spread(self, reader: IndexReader, candidates: Iterable[tuple[int, float]], k: int) -> list[tuple[int, float]]:
+        """The best ``k``, with articles sharing a title lowered (``Weights.same_title``).
+
+        Only the best k + :data:`_SPREAD_EXTRA` are looked at: a document further down would
+        need several lowered ones above it to get in.
+        """
+        order = heapq.nlargest(k + (_SPREAD_EXTRA if self.weights.same_title < 1.0 else 0), candidates, key=_best)
+        if self.weights.same_title >= 1.0 or len(order) < 2:
+            return order
+        groups = self.groups(reader)
+        seen: dict[int, int] = {}
+        spread = []
+        for d, s in order:
+            g = groups[d]
+            count = seen.get(g, 0)
+            seen[g] = count + 1
+            spread.append((d, s * self.weights.same_title**count))
+        return heapq.nlargest(k, spread, key=_best)
 
     def _postings(self, reader: IndexReader, field: str, term: str) -> Iterable[tuple[Sequence[int], Sequence[float]]]:
         """(document numbers, weights) of ``term`` in ``field``, a block at a time, all segments."""
@@ -302,6 +341,10 @@ class Ranker:
                 if offset:
                     ids = [d + offset for d in ids]
                 yield ids, weights
+
+
+def _best(item: tuple[int, float]) -> tuple[float, int]:
+    return item[1], -item[0]  # ties: the older document first, so paging is stable
 
 
 def _sum(maps: list[dict[int, float]]) -> dict[int, float]:

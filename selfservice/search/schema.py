@@ -30,7 +30,7 @@ from typing import Any
 
 from whoosh import fields, formats
 from whoosh.analysis import SpaceSeparatedTokenizer
-from whoosh.columns import VarBytesColumn
+from whoosh.columns import NumericColumn, VarBytesColumn
 from whoosh.lang import has_stemmer, has_stopwords, stemmer_for_language, stopwords_for_language
 from whoosh.support.charset import accent_map
 
@@ -48,10 +48,11 @@ __all__ = [
     "document",
     "resolve_language",
     "stamp",
+    "title_group",
 ]
 
 #: Bump when the schema or the analysis changes: older indexes are then rebuilt by ``sync``.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: The scored text fields, each searched for every query word.
 SEARCH_FIELDS = ("title", "keywords", "headings", "summary", "body")
 #: Fields with positions, where phrases are looked for (``passage`` is the body's).
@@ -115,6 +116,7 @@ def build_schema() -> fields.Schema:
     return fields.Schema(
         slug=fields.ID(stored=True, unique=True, sortable=True),
         stamp=fields.COLUMN(VarBytesColumn()),
+        group=fields.COLUMN(NumericColumn("Q")),  # title_group(): results with one title are spread out
         title=fields.TEXT(analyzer=split, phrase=True),
         keywords=fields.TEXT(analyzer=split, phrase=True),
         headings=fields.TEXT(analyzer=split, phrase=True),
@@ -161,6 +163,12 @@ def stamp(article: Article) -> bytes:
     return h.digest()
 
 
+def title_group(title: str) -> int:
+    """A 64-bit key shared by titles that read the same (case, punctuation and spacing aside)."""
+    words = " ".join(WORD_RE.findall(title.lower()))
+    return int.from_bytes(hashlib.blake2b(words.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
+
+
 def document(article: Article, analyzer: Analyzer) -> dict[str, Any]:
     """The whoosh document for ``article``."""
     headings = "\n".join(h.text for h in article.toc)
@@ -171,6 +179,7 @@ def document(article: Article, analyzer: Analyzer) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "slug": article.slug,
         "stamp": stamp(article),
+        "group": title_group(article.title),
         "title": analyzer.terms(article.title),
         "keywords": analyzer.terms(keywords),
         "headings": analyzer.terms(headings),

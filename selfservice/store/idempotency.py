@@ -23,7 +23,7 @@ from ..errors import StoreError
 from .engine import Store
 from .tables import idempotency_keys, utcnow
 
-__all__ = ["Idempotent", "forget_keys", "idempotent"]
+__all__ = ["Idempotent", "claim_key", "forget_keys", "idempotent", "settle_key"]
 
 _ATTEMPTS = 3
 _MAX_KEY = 128  # idempotency_keys.key is String(128)
@@ -73,6 +73,33 @@ async def idempotent(
                              "generate a fresh key for every form")
         return Idempotent(row.result_ref, created=False)
     raise StoreError(f"idempotency key {key!r} kept changing hands; try the submit again")
+
+
+async def claim_key(conn: AsyncConnection, key: str, scope: str) -> Idempotent | None:
+    """Inside a ``Store.write()`` (or a :class:`~.batch.GroupCommit` work): claim ``key``.
+
+    Returns ``None`` when the key is new (create the record, then :func:`settle_key`), or
+    the earlier result when it was used before. No race: ``write()`` is the only writer, so
+    looking before inserting is safe here, unlike in :func:`idempotent`'s own transactions.
+    """
+    if not key or len(key) > _MAX_KEY:
+        raise StoreError(f"idempotency key must be 1-{_MAX_KEY} characters, got {len(key)}")
+    row = (await conn.execute(
+        select(idempotency_keys.c.scope, idempotency_keys.c.result_ref).where(idempotency_keys.c.key == key)
+    )).one_or_none()
+    if row is None:
+        await conn.execute(insert(idempotency_keys).values(key=key, scope=scope, created_at=utcnow()))
+        return None
+    if row.scope != scope:
+        raise StoreError(f"idempotency key {key!r} was already used for {row.scope!r}, not {scope!r}; "
+                         "generate a fresh key for every form")
+    return Idempotent(row.result_ref, created=False)
+
+
+async def settle_key(conn: AsyncConnection, key: str, ref: str) -> Idempotent:
+    """Record the result of a key claimed with :func:`claim_key` (same transaction)."""
+    await conn.execute(update(idempotency_keys).where(idempotency_keys.c.key == key).values(result_ref=ref))
+    return Idempotent(ref, created=True)
 
 
 async def forget_keys(store: Store, before: datetime) -> int:

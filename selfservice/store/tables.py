@@ -53,6 +53,7 @@ __all__ = [
     "NAMING_CONVENTION",
     "UTCDateTime",
     "audit_log",
+    "deflections",
     "idempotency_keys",
     "metadata",
     "outbox",
@@ -192,6 +193,8 @@ requests = Table(
     Column("assignee", String(120)),
     Column("locale", String(16), nullable=False),
     Column("satisfaction", Integer),
+    Column("escalated_at", UTCDateTime()),
+    Column("updated_at", UTCDateTime()),
     UniqueConstraint("reference"),
     CheckConstraint("kind IN ('contact', 'complaint')", name="kind"),
     CheckConstraint("satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5", name="satisfaction"),
@@ -200,7 +203,12 @@ requests = Table(
     Index(None, "status", "due_at"),
     Index(None, "email"),
 )
-"""Contact requests and complaints; the customer knows theirs by ``reference``."""
+"""Contact requests and complaints; the customer knows theirs by ``reference``.
+
+``status`` is one of ``received``, ``acknowledged``, ``in_progress``, ``waiting_for_customer``,
+``resolved``, ``closed`` (see :mod:`selfservice.store.cases`); ``due_at`` is the promised
+response date and ``escalated_at`` is set once when it passed unanswered. ``updated_at`` moves
+with every event, so staff queues can sort by latest activity (added in 0002)."""
 
 request_events = Table(
     "request_events",
@@ -260,3 +268,96 @@ idempotency_keys = Table(
     Index(None, "created_at"),
 )
 """Form tokens already used: a double submit returns ``result_ref`` instead of a second record."""
+
+deflections = Table(
+    "deflections",
+    metadata,
+    _id(),
+    _created_at(),
+    Column("form", String(16), nullable=False),
+    Column("query_norm", String(512), nullable=False),
+    Column("suggested", _json(), nullable=False),
+    Column("clicked_slug", String(200)),
+    Column("session_hash", String(64)),
+    Index(None, "created_at"),
+)
+"""Articles suggested while a customer typed a contact or complaint subject (added in 0002).
+
+One row per suggestion list shown; ``clicked_slug`` is set when they opened one instead of
+writing to us, which is what "deflection" measures. Like search events: never an IP address."""
+
+
+# === accounts ===================================================================================
+# The demo account backend's customers, orders and invoices (selfservice.accounts.demo, added
+# in migration 0003). A host with its own user store never writes to these tables: its
+# AccountBackend reads its own database. The account *actions* log to ``audit_log`` above.
+
+__all__ += ["account_customers", "account_invoices", "account_order_events", "account_orders"]
+
+account_customers = Table(
+    "account_customers",
+    metadata,
+    _id(),
+    _created_at(),
+    Column("username", String(150), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("name", String(200), nullable=False, server_default=text("''")),
+    Column("phone", String(40), nullable=False, server_default=text("''")),
+    Column("address", _json(), nullable=False),
+    Column("preferences", _json(), nullable=False),
+    Column("password_hash", String(256), nullable=False),
+    Column("last_login", UTCDateTime()),
+    Column("active", Boolean, nullable=False, server_default=text("'1'")),
+    UniqueConstraint("username"),
+    Index(None, "email"),
+)
+"""Demo customers. ``password_hash`` is scrypt (``scrypt$n$r$p$salt$hash``), never a password."""
+
+account_orders = Table(
+    "account_orders",
+    metadata,
+    _id(),
+    Column("number", String(32), nullable=False),
+    Column("customer_id", ForeignKey("account_customers.id", ondelete="SET NULL")),
+    Column("email", String(320), nullable=False),
+    Column("postcode", String(16), nullable=False, server_default=text("''")),
+    Column("status", String(32), nullable=False),
+    Column("summary", String(200), nullable=False, server_default=text("''")),
+    Column("total_minor", Integer, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("placed_at", UTCDateTime(), nullable=False),
+    Column("next_step", Text, nullable=False, server_default=text("''")),
+    UniqueConstraint("number"),
+    Index(None, "customer_id", "placed_at"),
+)
+"""Demo orders; a guest order has no ``customer_id`` and is found by number + email or postcode."""
+
+account_order_events = Table(
+    "account_order_events",
+    metadata,
+    _id(),
+    Column("order_id", ForeignKey("account_orders.id", ondelete="CASCADE"), nullable=False),
+    _created_at(),
+    Column("status", String(32), nullable=False),
+    Column("note", Text, nullable=False, server_default=text("''")),
+    Index(None, "order_id", "created_at"),
+)
+"""An order's status timeline, oldest first."""
+
+account_invoices = Table(
+    "account_invoices",
+    metadata,
+    _id(),
+    Column("number", String(32), nullable=False),
+    Column("customer_id", ForeignKey("account_customers.id", ondelete="CASCADE"), nullable=False),
+    Column("issued_at", UTCDateTime(), nullable=False),
+    Column("due_at", UTCDateTime()),
+    Column("amount_minor", Integer, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("description", String(200), nullable=False, server_default=text("''")),
+    UniqueConstraint("number"),
+    CheckConstraint("status IN ('open', 'paid', 'overdue', 'void')", name="status"),
+    Index(None, "customer_id", "issued_at"),
+)
+"""Demo invoices; the balance is the sum of the open and overdue ones."""

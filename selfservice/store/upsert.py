@@ -27,9 +27,12 @@ async def upsert(
     *,
     key: Sequence[str],
     update: Sequence[str],
-) -> None:
+    returning: Sequence[str] = (),
+) -> Any:
     """Insert ``values`` into ``table``; if a row with the same ``key`` columns exists, set
-    its ``update`` columns from ``values`` instead (plus any column ``onupdate`` defaults)."""
+    its ``update`` columns from ``values`` instead (plus any column ``onupdate`` defaults).
+
+    With ``returning`` column names, returns that row (inserted or updated) as a ``Row``."""
     name = conn.dialect.name
     if name == "postgresql":
         pg = postgresql.insert(table).values(**values)
@@ -41,7 +44,10 @@ async def upsert(
         statement = lite.on_conflict_do_update(index_elements=list(key), set_=_with_onupdate(table, changes))
     else:  # pragma: no cover - Store only opens these two
         raise StoreError(f"upsert is not implemented for the {name!r} database")
+    if returning:
+        return (await conn.execute(statement.returning(*(table.c[c] for c in returning)))).one()
     await conn.execute(statement)
+    return None
 
 
 def _with_onupdate(table: Table, changes: dict[str, Any]) -> dict[str, Any]:

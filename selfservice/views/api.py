@@ -260,3 +260,143 @@ OPENAPI: dict[str, Any] = {
         }
     },
 }
+
+
+# -- feedback, surveys, suggestions, requests (views/feedback.py, views/requests.py) ----------------
+
+def _reasons() -> dict[str, dict[str, str]]:
+    from .feedback import REASONS
+
+    return REASONS
+
+
+_JSON_BODY_NOTE = ("Send Content-Type: application/json. From a browser on another site, only the "
+                   "origins in Settings.allowed_origins may call it (CORS).")
+
+
+def _json_error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FormError"}}}}
+
+
+_WRITE_ERRORS = {
+    "400": _json_error("The body is not a JSON object"),
+    "403": _json_error("A browser on a site that may not send feedback"),
+    "415": _json_error("The body is not JSON"),
+    "422": _json_error("A field is missing or invalid; `errors` says which"),
+    "429": {**_json_error("Too many submissions; wait `Retry-After` seconds"),
+            "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}}},
+}
+_IDEMPOTENCY = _param("Idempotency-Key", {"type": "string", "minLength": 8, "maxLength": 128},
+                      "Any unique string per submission: repeating it returns the first result", where="header")
+
+OPENAPI["paths"].update({
+    "/api/feedback": {
+        "post": {
+            "operationId": "vote",
+            "summary": "Was this page helpful? (one vote per visitor and page; voting again changes it)",
+            "description": _JSON_BODY_NOTE + " The visitor is identified by the ss_visitor cookie set in the answer.",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["page", "helpful"],
+                "properties": {
+                    "page": {"type": "string", "description": "article:<slug> or chapter:<manual>/<version>/<chapter>"},
+                    "helpful": {"type": "boolean"},
+                    "reason": {"type": "string", "enum": sorted({k for r in ("yes", "no") for k in _reasons()[r]} | {""})},
+                    "comment": {"type": "string", "maxLength": 2000},
+                }}}}},
+            "responses": {
+                "201": {"description": "Stored (committed) vote", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["ok", "receipt", "page", "helpful"],
+                    "properties": {"ok": {"type": "boolean"}, "receipt": {"type": "integer"}, "page": {"type": "string"},
+                                   "helpful": {"type": "boolean"}, "reason": {"type": ["string", "null"]},
+                                   "comment": {"type": ["string", "null"]}}}}}},
+                **_WRITE_ERRORS,
+            },
+        }
+    },
+    "/api/surveys/{kind}": {
+        "post": {
+            "operationId": "answerSurvey",
+            "summary": "Answer the CSAT (score 1-5) or NPS (score 0-10) survey",
+            "description": _JSON_BODY_NOTE + " `token` is the t= value of a portal.survey_link(); its context is stored "
+                           "with the answer and a second answer with the same token changes nothing.",
+            "parameters": [_param("kind", {"type": "string", "enum": ["csat", "nps"]}, "The survey", True, "path"),
+                           _IDEMPOTENCY],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["score"],
+                "properties": {"score": {"type": "integer", "minimum": 0, "maximum": 10},
+                               "comment": {"type": "string", "maxLength": 2000}, "token": {"type": "string"}}}}}},
+            "responses": {
+                "201": {"description": "Stored", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SurveyAnswer"}}}},
+                "200": {"description": "A repeat: the first answer stands", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SurveyAnswer"}}}},
+                "404": _json_error("No such survey"),
+                "410": _json_error("The survey link expired"),
+                **_WRITE_ERRORS,
+            },
+        }
+    },
+    "/api/suggest": {
+        "get": {
+            "operationId": "suggest",
+            "summary": "Articles that may answer a contact or complaint subject while it is typed",
+            "parameters": [
+                _param("q", {"type": "string", "maxLength": 1000}, "The subject so far", True),
+                _param("form", {"type": "string", "enum": ["contact", "complaint"], "default": "contact"}, "Which form"),
+            ],
+            "responses": {
+                "200": {"description": "Suggestions (possibly none)", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["query", "suggestions"],
+                    "properties": {"query": {"type": "string"}, "suggestions": {"type": "array", "items": {
+                        "type": "object", "required": ["slug", "title", "url"],
+                        "properties": {"slug": {"type": "string"}, "title": {"type": "string"},
+                                       "summary": {"type": "string"},
+                                       "url": {"type": "string", "description": "Opens the article and records the click"},
+                                       "page_url": {"type": "string"}}}}}}}}},
+                "400": _json_error("Bad parameter"),
+                "429": _WRITE_ERRORS["429"],
+            },
+        }
+    },
+    "/api/requests": {
+        "post": {
+            "operationId": "createRequest",
+            "summary": "Send a contact request or a complaint; the answer holds its reference",
+            "description": _JSON_BODY_NOTE + " The acknowledgement email goes out from the outbox.",
+            "parameters": [_IDEMPOTENCY],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["topic", "subject", "message", "email"],
+                "properties": {
+                    "kind": {"type": "string", "enum": ["contact", "complaint"], "default": "contact"},
+                    "topic": {"type": "string", "description": "A key of Settings.request_topics"},
+                    "subject": {"type": "string", "minLength": 3, "maxLength": 200},
+                    "message": {"type": "string", "minLength": 10, "maxLength": 5000},
+                    "outcome": {"type": "string", "maxLength": 1000, "description": "Complaints: the outcome expected"},
+                    "email": {"type": "string", "format": "email", "maxLength": 254},
+                    "order_ref": {"type": "string", "maxLength": 64},
+                }}}}},
+            "responses": {
+                "201": {"description": "Stored (committed)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RequestCreated"}}}},
+                "200": {"description": "A repeat of an earlier submit (same Idempotency-Key)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RequestCreated"}}}},
+                **_WRITE_ERRORS,
+            },
+        }
+    },
+})
+OPENAPI["components"]["schemas"].update({
+    "FormError": {
+        "type": "object", "required": ["error", "status"],
+        "properties": {"error": {"type": "string"}, "status": {"type": "integer"},
+                       "errors": {"type": "object", "additionalProperties": {"type": "string"},
+                                  "description": "A message per invalid field"}},
+    },
+    "SurveyAnswer": {
+        "type": "object", "required": ["ok", "id", "created", "kind"],
+        "properties": {"ok": {"type": "boolean"}, "id": {"type": "integer"}, "created": {"type": "boolean"},
+                       "kind": {"type": "string", "enum": ["csat", "nps"]}},
+    },
+    "RequestCreated": {
+        "type": "object", "required": ["reference", "kind", "status", "created"],
+        "properties": {"reference": {"type": "string", "examples": ["C-7K4M-X9TH"]},
+                       "kind": {"type": "string", "enum": ["contact", "complaint"]}, "status": {"type": "string"},
+                       "created": {"type": "boolean"}, "due_at": {"type": ["string", "null"], "format": "date-time"}},
+    },
+})

@@ -1,0 +1,76 @@
+"""Is a new password good enough? Length and a list of common passwords, nothing more.
+
+Following NIST SP 800-63B: no composition rules (they make passwords worse), a minimum
+length, a generous maximum (hashing a megabyte is a denial of service, not security), and a
+refusal of passwords that are on a list of common ones or that are just the customer's own
+name or address. The list ships as package data (``common-passwords.txt``); before looking
+a password up, trailing digits and symbols are stripped and l33t spellings undone, so
+``Password123!`` and ``p@55w0rd`` are refused along with ``password``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import cache
+from importlib.resources import files
+
+__all__ = ["MAX_LENGTH", "common_passwords", "password_problems"]
+
+MAX_LENGTH = 256
+_LEET = str.maketrans({"@": "a", "4": "a", "3": "e", "1": "i", "!": "i", "0": "o", "$": "s", "5": "s", "7": "t"})
+_TAIL = re.compile(r"[\d\W_]+$")
+_HEAD = re.compile(r"^[\d\W_]+")
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    text = files("selfservice.accounts").joinpath("common-passwords.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def _candidates(password: str) -> set[str]:
+    low = password.lower().strip()
+    forms = {low, low.translate(_LEET)}
+    for form in list(forms):
+        core = _HEAD.sub("", _TAIL.sub("", form))
+        if core:
+            forms.add(core)
+            forms.add(core.translate(_LEET))
+    # "passwordpassword", "abcabcabc": one short word repeated.
+    for form in list(forms):
+        for size in range(1, len(form) // 2 + 1):
+            if len(form) % size == 0 and form[:size] * (len(form) // size) == form:
+                forms.add(form[:size])
+                break
+    return forms
+
+
+def password_problems(password: str, *, min_length: int = 10, personal: Iterable[str] = ()) -> list[str]:
+    """What is wrong with ``password``, as messages for the customer; ``[]`` means it is fine.
+
+    ``personal`` are the customer's own details (username, email, name); a password made of
+    one of them is refused.
+    """
+    if not isinstance(password, str) or not password:
+        return ["Enter a new password."]
+    problems: list[str] = []
+    if len(password) < min_length:
+        problems.append(f"Use at least {min_length} characters (you used {len(password)}).")
+    if len(password) > MAX_LENGTH:
+        problems.append(f"Use at most {MAX_LENGTH} characters.")
+        return problems
+    if password.strip() != password and not password.strip():
+        problems.append("A password can't be only spaces.")
+    forms = _candidates(password)
+    if forms & common_passwords() or len(set(password)) <= 2:
+        problems.append("This password is too common and easy to guess; choose something less predictable, "
+                        "such as three or four unrelated words.")
+    words: set[str] = set()
+    for value in personal:
+        value = (value or "").lower()
+        words.add(value)
+        words.update(w for w in re.split(r"[@.\s_+-]+", value) if len(w) >= 4)
+    if any(w and len(w) >= 4 and (w in forms or (w in password.lower() and len(w) * 2 >= len(password))) for w in words):
+        problems.append("Your password is too similar to your name, username or email address.")
+    return problems
