@@ -131,7 +131,8 @@ def main() -> None:
     print("typo examples: " + " | ".join(q for q, _ in typo[:3]))
 
     def rank(weights: Weights, queries: Sequence[Query]) -> dict[str, list[str]]:
-        ix = SearchIndex(work / "index", cache_size=0, weights=weights, synonyms=synonyms)
+        # a generous time limit: on a busy machine a cut-short query would make figures vary
+        ix = SearchIndex(work / "index", cache_size=0, weights=weights, synonyms=synonyms, time_limit=30)
         try:
             return {q: [h.slug for h in ix.search(q, limit=DEPTH).hits] for q, _ in queries}
         finally:
@@ -153,6 +154,12 @@ def main() -> None:
                   f"{t['MRR']:7.4f} {t['R@5']:7.4f}   {(t['P@1'] - m['P@1']) * 100:+6.1f}")  # fmt: skip
 
     report("defaults", Weights())
+    ix = SearchIndex(work / "index", cache_size=0, synonyms=synonyms, time_limit=30)
+    answers = {q: ix.answer(q) for q, _ in clean}
+    given = [(q, rel) for q, rel in clean if answers[q] is not None]
+    right = sum(answers[q].slug in rel for q, rel in given)  # type: ignore[union-attr]
+    print(f"\nanswer(): given for {len(given)}/{len(clean)} queries ({len(given) / len(clean):.1%}); "
+          f"its article is a relevant one for {right}/{len(given)} ({right / max(1, len(given)):.1%})")  # fmt: skip
     if not args.tune:
         return
 

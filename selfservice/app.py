@@ -116,7 +116,9 @@ def create_portal(settings: Settings | None = None, /, **overrides: Any) -> Port
         (lambda: hours_views.open_now_view(hours, clock(), settings.locale)) if hours is not None else (lambda: None)
     )
     env.globals["feedback_reasons"] = feedback_views.REASONS
-    desk = Desk(settings, env, get_store=state.get_store, clock=clock)
+    desk = Desk(settings, env, get_store=state.get_store, clock=clock, at_loop_end=state.at_loop_end)
+    if accounts is not None:
+        accounts.wake_outbox = desk.wake  # account mail goes out through the same outbox worker
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -163,7 +165,7 @@ def create_portal(settings: Settings | None = None, /, **overrides: Any) -> Port
         routes += account_views.account_routes(accounts.actions)
     middleware = [
         Middleware(SecurityHeadersMiddleware),
-        Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+        Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout),
         Middleware(CORSMiddleware, allowed_origins=settings.allowed_origins),
     ]
     if hours is not None:

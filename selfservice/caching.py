@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .i18n import remember_choice
+
 __all__ = ["PageCache", "Prepared", "prepare", "respond"]
 
 _MIN_GZIP = 860  # bytes; below this gzip costs more than it saves
@@ -25,20 +27,27 @@ _MIN_GZIP = 860  # bytes; below this gzip costs more than it saves
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """A response body ready to send: bytes, gzipped bytes (or None) and a strong ETag."""
+    """A response body ready to send: bytes, gzipped bytes (or None) and a strong ETag.
+
+    ``headers`` belong with the body and are cached with it, such as the page's
+    ``Content-Language``; a ``vary`` entry is added to ``Vary: Accept-Encoding``.
+    """
 
     body: bytes
     gzipped: bytes | None
     etag: str
     media_type: str
     status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
 
 
-def prepare(body: bytes | str, media_type: str, status: int = 200) -> Prepared:
+def prepare(
+    body: bytes | str, media_type: str, status: int = 200, headers: tuple[tuple[str, str], ...] = ()
+) -> Prepared:
     data = body.encode("utf-8") if isinstance(body, str) else body
     etag = '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'
     gz = gzip.compress(data, compresslevel=6, mtime=0) if len(data) >= _MIN_GZIP else None
-    return Prepared(data, gz, etag, media_type, status)
+    return Prepared(data, gz, etag, media_type, status, headers)
 
 
 def _accepts_gzip(request: Request) -> bool:
@@ -58,9 +67,13 @@ def respond(request: Request, prepared: Prepared, *, max_age: int = 0, private: 
     if max_age == 0:
         cache_control += ", must-revalidate"
     headers = {"etag": prepared.etag, "cache-control": cache_control, "vary": "Accept-Encoding"}
+    for name, value in prepared.headers:
+        headers[name] = f"{headers['vary']}, {value}" if name == "vary" else value
     inm = request.headers.get("if-none-match")
     if prepared.status == 200 and inm is not None and _etag_matches(inm, prepared.etag):
-        return Response(status_code=304, headers=headers)
+        response = Response(status_code=304, headers=headers)
+        remember_choice(request, response)
+        return response
     if prepared.gzipped is not None and _accepts_gzip(request):
         headers["content-encoding"] = "gzip"
         body = prepared.gzipped
@@ -69,7 +82,9 @@ def respond(request: Request, prepared: Prepared, *, max_age: int = 0, private: 
     if request.method == "HEAD":
         headers["content-length"] = str(len(body))
         body = b""
-    return Response(body, status_code=prepared.status, media_type=prepared.media_type, headers=headers)
+    response = Response(body, status_code=prepared.status, media_type=prepared.media_type, headers=headers)
+    remember_choice(request, response)
+    return response
 
 
 class PageCache:

@@ -9,6 +9,12 @@ Internal links are written by writers as relative file links (``../billing/refun
 and rewritten to ``ROOT_MARKER/a/<slug>#fees``; the views replace :data:`ROOT_MARKER` with
 the mount's root path (or the absolute base URL for the API), because the same pre-rendered
 HTML is served under whatever prefix the host mounts the portal at.
+
+Translations follow a file naming rule: ``refunds.de.md`` next to ``refunds.md`` is the German
+version of that article. It shares the original's slug and URL, takes its locale from the
+file name, and lives in :attr:`Library.translations`, not in ``articles``: lists, search and
+the sitemap show the originals, and the views swap in the visitor's language with
+:meth:`Library.localized` (docs/i18n.md).
 """
 
 from __future__ import annotations
@@ -25,9 +31,16 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from babel import Locale, UnknownLocaleError
 
 from .errors import ContentError, FrontMatterError
-from .manuals import ATTACHMENT_TYPES, Manual, ManualSpec, build_manuals, find_manual_specs
+from .manuals import (
+    ATTACHMENT_TYPES,
+    Manual,
+    ManualSpec,
+    build_manuals,
+    find_manual_specs,
+)
 from .markup import Heading, render
 
 __all__ = [
@@ -42,6 +55,8 @@ __all__ = [
 
 ROOT_MARKER = "/__ssroot__"
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
+#: ``refunds.de`` or ``refunds.pt_BR``: a file stem naming the article it translates and a locale.
+TRANSLATION_RE = re.compile(r"^(?P<original>.+)\.(?P<locale>[a-z]{2,3}(?:[_-][A-Za-z]{2,4})?)$")
 KNOWN_KEYS = frozenset(
     {
         "title", "slug", "summary", "description", "category", "tags", "updated", "locale",
@@ -114,6 +129,7 @@ class _Entry:
     article: Article
     problems: tuple[Problem, ...]
     resolved: tuple[tuple[str, str | None], ...]  # (.md link target, slug it led to)
+    translation: bool = False  # rendered as a translation (``<stem>.<locale>.md``)
 
 
 @dataclass
@@ -126,12 +142,29 @@ class Library:
     drafts: dict[str, Article] = field(default_factory=dict)
     chapters: dict[str, Article] = field(default_factory=dict)  # manual chapters by slug
     manuals: dict[str, dict[str, Manual]] = field(default_factory=dict)  # id → version → Manual
+    translations: dict[str, dict[str, Article]] = field(default_factory=dict)  # slug → locale → Article
     sources: tuple[Path, ...] = ()
     _by_file: dict[Path, _Entry] = field(default_factory=dict, repr=False)
 
     def document(self, slug: str) -> Article | None:
         """An article or a manual chapter (both are search results)."""
         return self.articles.get(slug) or self.chapters.get(slug)
+
+    def translation(self, slug: str, locale: str) -> Article | None:
+        """The translation of article ``slug`` into ``locale`` (the same locale, else the same language)."""
+        found = self.translations.get(slug)
+        if not found:
+            return None
+        if locale in found:
+            return found[locale]
+        language = _language(locale)
+        return next((a for code, a in found.items() if _language(code) == language), None)
+
+    def localized(self, article: Article, locale: str) -> Article:
+        """``article`` in ``locale`` when it is written in it or translated into it, else itself."""
+        if _language(article.locale) == _language(locale):
+            return article
+        return self.translation(article.slug, locale) or article
 
     def searchable(self) -> list[Article]:
         return [*self.articles.values(), *self.chapters.values()]
@@ -166,6 +199,10 @@ class Library:
             scored.sort(key=lambda t: (-t[0], t[2]))
             out.extend(t[3] for t in scored[: n - len(out)])
         return out[:n]
+
+
+def _language(locale: str) -> str:
+    return locale.replace("-", "_").partition("_")[0].lower()
 
 
 def _order(article: Article) -> int:
@@ -244,6 +281,7 @@ class _Draft:
     url_path: str = ""
     manual: ManualSpec | None = None
     cached: _Entry | None = None  # the file is unchanged since this rendering: not re-read
+    locale: str | None = None  # set for a translation: from its file name
 
 
 def _iter_markdown(root: Path, skip: set[Path]) -> Iterable[Path]:
@@ -398,8 +436,11 @@ def load_library(
             if d is not None:
                 drafts.append(d)
 
+    drafts, translated = _split_translations(drafts, problems, old)
     by_path: dict[str, _Draft] = {}
     by_slug: dict[str, _Draft] = {}
+    for d in translated:
+        by_path[os.path.abspath(d.path)] = d
     for d in drafts:
         if d.slug in by_slug:
             other = by_slug[d.slug]
@@ -410,23 +451,33 @@ def load_library(
 
     lib = Library(categories=categories, sources=roots)
     rendered_any = False
-    for d in by_slug.values():
+    for d in [*by_slug.values(), *translated]:
         entry = d.cached
         if entry is None or any(
             _resolve(d.path, target, by_path) != slug for target, slug in entry.resolved
         ):
+            if entry is not None:  # a link target moved: render again, from the file
+                fresh = _read(d.path, d.root, problems, d.manual)
+                if fresh is None:
+                    continue
+                d = _Draft(fresh.path, fresh.root, fresh.meta, fresh.body, fresh.body_line, d.slug, fresh.stat,
+                           d.url_path, d.manual, None, d.locale)
             start = len(problems)
             try:
                 article, resolved = _build(d, by_path, default_locale, problems)
             except ContentError as exc:  # e.g. a body over the markup size limit
                 problems.append(Problem(d.path, exc.line, exc.message))
                 continue
-            entry = _Entry(d.stat, article, tuple(problems[start:]), resolved)
+            entry = _Entry(d.stat, article, tuple(problems[start:]), resolved, d.locale is not None)
             rendered_any = True
         else:
             problems.extend(entry.problems)
         article = entry.article
         lib._by_file[d.path] = entry
+        if d.locale is not None:
+            if not article.draft and article.slug in by_slug:
+                lib.translations.setdefault(article.slug, {})[article.locale] = article
+            continue
         if d.manual is not None:
             lib.chapters[article.slug] = article
             continue
@@ -446,6 +497,65 @@ def load_library(
         except OSError as exc:
             logging.getLogger("selfservice").warning("cannot write render cache %s: %s", cache_file, exc)
     return lib
+
+
+def _translation_locale(stem: str) -> tuple[str, str] | None:
+    """``refunds.de`` → (``refunds``, ``de``) when the suffix is a locale Babel knows, else None."""
+    m = TRANSLATION_RE.match(stem)
+    if m is None:
+        return None
+    lang, _, region = m.group("locale").replace("-", "_").partition("_")
+    locale = f"{lang}_{region.upper() if len(region) == 2 else region.title()}" if region else lang
+    try:
+        Locale.parse(locale)
+    except (UnknownLocaleError, ValueError):
+        return None
+    return m.group("original"), locale
+
+
+def _split_translations(
+    drafts: list[_Draft], problems: list[Problem], old: Mapping[Path, _Entry]
+) -> tuple[list[_Draft], list[_Draft]]:
+    """(articles, translations): ``x.de.md`` is a translation when ``x.md`` is in the same folder.
+
+    A translation takes the original's slug and URL and the locale of its file name. A
+    cached rendering made in the other role (the original appeared or went away) is not
+    reused: the file is read again.
+    """
+    originals = {(d.path.parent, d.path.stem): d for d in drafts if d.manual is None}
+    articles: list[_Draft] = []
+    translated: list[_Draft] = []
+    seen: dict[tuple[str, str], Path] = {}
+    for d in drafts:
+        found = _translation_locale(d.path.stem) if d.manual is None else None
+        original = originals.get((d.path.parent, found[0])) if found else None
+        if found is None or original is None or _translation_locale(original.path.stem) is not None:
+            if d.cached is not None and d.cached.translation:
+                d = _read(d.path, d.root, problems) or d
+            if found is not None and original is None and d.slug == d.path.stem.lower():
+                problems.append(Problem(
+                    d.path, 1, f"named like a translation ({found[1]}) but there is no {found[0]}.md next to it: "
+                    f"published as its own article {d.slug!r}", "warning"))
+            articles.append(d)
+            continue
+        locale = found[1]
+        if (original.slug, locale) in seen:
+            problems.append(Problem(d.path, 1, f"a second {locale} translation of {original.slug!r}: "
+                                               f"also {seen[original.slug, locale]}"))
+            continue
+        seen[original.slug, locale] = d.path
+        cached = d.cached
+        if cached is not None and (not cached.translation or cached.article.slug != original.slug
+                                   or cached.article.locale != locale):
+            d = _read(d.path, d.root, problems) or d
+            cached = d.cached = None
+        meta_locale = d.meta.get("locale")
+        if cached is None and meta_locale and _language(str(meta_locale)) != _language(locale):
+            problems.append(Problem(d.path, 1, f"`locale: {meta_locale}` disagrees with the file name; "
+                                               f"the file name wins ({locale})", "warning"))
+        d.slug, d.url_path, d.locale = original.slug, original.url_path, locale
+        translated.append(d)
+    return articles, translated
 
 
 def _resolve(source: Path, target: str, by_path: dict[str, _Draft]) -> str | None:
@@ -494,7 +604,7 @@ def _build(
     default_category = d.manual.id if d.manual else (rel[0] if len(rel) > 1 else "general")
     category = str(meta.get("category") or default_category).strip().lower()
     category = re.sub(r"[^a-z0-9_-]+", "-", category).strip("-") or "general"
-    locale = str(meta.get("locale") or default_locale)
+    locale = d.locale or str(meta.get("locale") or default_locale)
     extra = {k: v for k, v in meta.items() if k not in KNOWN_KEYS or k in ("source", "order")}
     article = Article(
         slug=d.slug,

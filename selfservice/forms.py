@@ -52,8 +52,10 @@ __all__ = [
     "csrf_token",
     "form_tokens",
     "idempotency_key",
+    "bad_idempotency_header",
     "is_bot",
     "json_error",
+    "json_type_errors",
     "read_form",
     "same_origin",
     "set_csrf_cookie",
@@ -89,13 +91,13 @@ class Signer:
     def dumps(self, value: Any) -> str:
         return str(self._s.dumps(value))
 
-    def loads(self, token: str, max_age: float | None = None) -> Any:
+    def loads(self, token: str, max_age: int | None = None) -> Any:
         """The signed value; raises ``itsdangerous.BadData`` when forged, altered or expired."""
         if not isinstance(token, str) or not token or len(token) > 4096:
             raise BadData("no token")
         return self._s.loads(token, max_age=max_age)
 
-    def try_loads(self, token: str | None, max_age: float | None = None) -> Any | None:
+    def try_loads(self, token: str | None, max_age: int | None = None) -> Any | None:
         """Like :meth:`loads` but ``None`` for anything that does not check out."""
         try:
             return self.loads(token or "", max_age=max_age)
@@ -187,13 +189,22 @@ def form_tokens(request: Request, keys: Sequence[str], purpose: str, *, idempote
     return FormTokens(purpose, csrf_token(request, keys, purpose), key)
 
 
-_KEY_RE = re.compile(r"[A-Za-z0-9_.:-]{8,128}")
+_KEY_RE = re.compile(r"[A-Za-z0-9_.:-]{8,100}")  # the store prefixes the form's name (128 in all)
 
 
 def idempotency_key(request: Request, form: Mapping[str, str]) -> str | None:
     """The double-submit key from the ``Idempotency-Key`` header or the hidden field, if well formed."""
     key = request.headers.get(IDEMPOTENCY_HEADER) or form.get(IDEMPOTENCY_FIELD) or ""
     return key if _KEY_RE.fullmatch(key) else None
+
+
+def bad_idempotency_header(request: Request) -> str | None:
+    """A message when an ``Idempotency-Key`` header was sent but cannot be used (API clients
+    must hear about it: silently ignoring it would let a retry store a second record)."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None or _KEY_RE.fullmatch(key):
+        return None
+    return "Idempotency-Key must be 8 to 100 characters: letters, digits and _ . : -"
 
 
 def json_error(status: int, message: str, errors: Mapping[str, str] | None = None,
@@ -235,6 +246,7 @@ async def read_form(request: Request) -> dict[str, str]:
             raise ValueError("the body is not valid JSON") from exc
         if not isinstance(data, dict):
             raise ValueError("the body must be a JSON object")
+        request.state.json_body = data
         for key, value in list(data.items())[:_MAX_FIELDS]:
             if isinstance(value, bool):
                 out[str(key)] = "yes" if value else "no"
@@ -248,6 +260,24 @@ async def read_form(request: Request) -> dict[str, str]:
             if key not in out and not isinstance(value, UploadFile):
                 out[key] = value[:_MAX_FIELD_CHARS]
     return out
+
+
+def json_type_errors(request: Request, types: Mapping[str, type]) -> dict[str, str]:
+    """For a JSON body read by :func:`read_form`: fields whose JSON type is not the documented
+    one (``bool``, ``int`` or ``str``). ``"5"`` is not a score and ``"yes"`` is not a boolean."""
+    body = getattr(request.state, "json_body", None)
+    if not isinstance(body, dict):
+        return {}
+    names = {bool: "true or false", int: "a whole number", str: "a string"}
+    errors = {}
+    for name, expected in types.items():
+        if name not in body:
+            continue
+        value = body[name]
+        ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+        if not ok:
+            errors[name] = f"{name} must be {names.get(expected, expected.__name__)}"
+    return errors
 
 
 def clean_text(value: str, *, multiline: bool = False) -> str:
@@ -286,6 +316,9 @@ class Field:
 
     def clean(self, raw: str | None) -> tuple[Any, str | None]:
         """(value, error message or None)."""
+        if raw is not None and self.kind not in ("int", "choice") and len(raw.replace("\r\n", "\n")) > self.max_length:
+            # Counted before trimming, as the browser's maxlength counts it.
+            return None, f"{self.label} must be {self.max_length:,} characters or fewer (it has {len(raw):,})"
         text = clean_text(raw or "", multiline=self.kind == "textarea")
         if not text:
             return None, (f"Enter {self.label[0].lower() + self.label[1:]}" if self.required else None)

@@ -104,11 +104,13 @@ def make_plugin_manager(plugins: Iterable[object] = ()) -> pluggy.PluginManager:
 
 
 def call_hook(pm: pluggy.PluginManager, name: str, **kwargs: Any) -> None:
-    """Call hook ``name`` on every plugin; log (never raise) what a plugin raised."""
-    try:
-        getattr(pm.hook, name)(**kwargs)
-    except Exception:  # noqa: BLE001 - a plugin's bug must not fail the customer's request
-        log.exception("a selfservice plugin failed in %s", name)
+    """Call hook ``name`` on every plugin, each on its own: one plugin's exception is logged
+    and neither reaches the customer nor keeps the other plugins from hearing of the event."""
+    for impl in reversed(getattr(pm.hook, name).get_hookimpls()):  # pluggy's order: last registered first
+        try:
+            impl.function(**{arg: kwargs[arg] for arg in impl.argnames if arg in kwargs})
+        except Exception:  # noqa: BLE001 - a plugin's bug must not fail the customer's request
+            log.exception("selfservice plugin %s failed in %s", impl.plugin_name, name)
 
 
 # -- webhooks ---------------------------------------------------------------------------------

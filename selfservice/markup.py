@@ -192,7 +192,8 @@ def _fence(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, e
 
 
 def _table_open(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
-    return '<div class="table-wrap">\n' + str(self.renderToken(tokens, idx, options, env))
+    # A scrolling box must be reachable and named for keyboard and screen-reader users.
+    return '<div class="table-wrap" tabindex="0" role="region" aria-label="Table">\n' + str(self.renderToken(tokens, idx, options, env))
 
 
 def _table_close(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
@@ -230,7 +231,8 @@ _CLEAN: dict[str, Any] = {
     "attributes": {**{f"h{n}": {"id"} for n in range(1, 7)},
                    "a": {"href", "title", "rel", "id"}, "li": {"id"}, "ol": {"start"},
                    "img": {"src", "alt", "title", "loading", "width", "height"},
-                   "input": {"type", "checked", "disabled"}},
+                   "input": {"type", "checked", "disabled", "aria-label"},
+                   "div": {"tabindex", "role", "aria-label"}},
     "allowed_classes": {
         "div": {"table-wrap", "admonition", *_ADMONITIONS}, "p": {"admonition-title"},
         "pre": {"highlight"}, "span": {c for c in STANDARD_TYPES.values() if c},
@@ -291,8 +293,9 @@ def _task(inline: Token, item: Token, parent: Token) -> None:
     m = _TASK_RE.match(first.content) if first is not None and first.type == "text" else None
     if first is None or m is None or inline.children is None:
         return
-    checked = "" if m.group(1) == " " else ' checked="checked"'
-    box = f'<input class="task-list-item-checkbox"{checked} disabled="disabled" type="checkbox">'
+    done = m.group(1) != " "
+    checked, label = (' checked="checked"', "Done") if done else ("", "Not done")
+    box = f'<input class="task-list-item-checkbox"{checked} aria-label="{label}" disabled="disabled" type="checkbox">'
     first.content = first.content[3:]
     inline.children.insert(0, Token("html_inline", "", 0, content=box))
     item.attrSet("class", "task-list-item")

@@ -2,14 +2,10 @@
 
 Four budgets, each a ``Settings`` field (``None`` switches one off):
 
-=====================  ==========================================  ===============
-setting                counts                                      default
-=====================  ==========================================  ===============
-``rate_limit_feedback``  votes, survey answers, suggestion clicks per IP  60/minute
-``rate_limit_requests``  contact, complaint, reply and reopen per IP      10/hour
-``rate_limit_email``     contact and complaint per email address         5/hour
-``rate_limit_lookup``    status lookups per IP (guessing references)     20/minute
-=====================  ==========================================  ===============
+* ``rate_limit_feedback`` (60/minute): votes, survey answers and suggestion lookups per IP;
+* ``rate_limit_requests`` (10/hour): contact requests, complaints, replies and reopens per IP;
+* ``rate_limit_email`` (5/hour): contact requests and complaints per email address;
+* ``rate_limit_lookup`` (20/minute): status lookups per IP (guessing references).
 
 Moving windows in memory: exact, and a check costs microseconds. The counts are per process,
 so with N server processes a client can reach N times a limit; that is still a limit, and
@@ -21,6 +17,7 @@ The IP is the one the ASGI server reports; behind a proxy, run uvicorn with
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -91,8 +88,6 @@ class RateLimits:
         if self._limiter.hit(item, scope, key):
             return None
         reset, _ = self._limiter.get_window_stats(item, scope, key)
-        import time
-
         return Limited(scope, max(1, int(reset - time.time()) + 1))
 
     def clear(self) -> None:

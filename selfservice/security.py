@@ -14,6 +14,7 @@ buffering per request: the article page has to stay within 0.8× of a bare Starl
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable
 
@@ -79,12 +80,19 @@ class _BodyTooLarge(Exception):
     pass
 
 
-class BodyLimitMiddleware:
-    """Refuse request bodies over ``max_bytes`` with 413, whether declared or streamed."""
+class _BodyTooSlow(Exception):
+    pass
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over ``max_bytes`` with 413, whether declared or streamed, and
+    bodies that take longer than ``timeout`` seconds to arrive with 408 (a client trickling
+    a form a byte at a time would otherwise hold a connection and a task for ever)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float = 10.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -103,11 +111,20 @@ class BodyLimitMiddleware:
                     return
         received = 0
         started = False
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        more_body = True
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, more_body
+            if not more_body:
+                return await receive()  # the body is complete: only a disconnect can follow
+            remaining = deadline - asyncio.get_running_loop().time()
+            try:
+                message = await asyncio.wait_for(receive(), timeout=max(remaining, 0.0))
+            except TimeoutError:
+                raise _BodyTooSlow from None
             if message["type"] == "http.request":
+                more_body = bool(message.get("more_body", False))
                 received += len(message.get("body", b""))
                 if received > limit:
                     raise _BodyTooLarge
@@ -124,6 +141,9 @@ class BodyLimitMiddleware:
         except _BodyTooLarge:
             if not started:
                 await _send_error(send, 413, f"The request body is larger than {limit} bytes.")
+        except _BodyTooSlow:
+            if not started:
+                await _send_error(send, 408, f"The request body did not arrive within {self.timeout:g} seconds.")
 
 
 class CORSMiddleware:

@@ -74,6 +74,7 @@ class Settings:
     database_url: str | None = None
     index_dir: Path | str | None = None
     locale: str = "en"
+    locales: Sequence[str] = field(default_factory=lambda: ["en", "de"])
     page_size: int = 10
     search_time_limit: float = 0.4
     max_query_terms: int = 32
@@ -81,6 +82,7 @@ class Settings:
     html_max_age: int = 60
     static_max_age: int = 31_536_000
     max_body_bytes: int = 1_048_576
+    body_timeout: float = 10.0
     allowed_origins: Sequence[str] = ()
     watch: bool = False
     # -- customer input: feedback, requests, mail, events (see docs/feedback.md) --
@@ -134,6 +136,9 @@ class Settings:
         self.theme_variables = dict(self.theme_variables)
         self.request_topics = dict(self.request_topics)
         self.plugins = tuple(self.plugins)
+        if isinstance(self.locales, str):
+            self.locales = (self.locales,)
+        self.locales = tuple(self.locales)
 
     # -- derived values -------------------------------------------------------------------
     @property
@@ -141,6 +146,21 @@ class Settings:
         """Content folders to load; the bundled demo articles when none are given in demo mode."""
         dirs = tuple(Path(p) for p in self.content_dirs)
         return dirs or (demo_content_dir(),)
+
+    @property
+    def supported_locales(self) -> tuple[str, ...]:
+        """The interface languages, default first: ``locale``, then ``locales`` in another language.
+
+        ``locale="en_GB"`` with ``locales=["en", "de"]`` gives ``("en_GB", "de")``: one
+        English, the site's own. See :mod:`selfservice.i18n` for how a request picks one.
+        """
+        from .i18n import same_language
+
+        out = [self.locale]
+        for code in self.locales:
+            if not any(same_language(code, known) for known in out):
+                out.append(code)
+        return tuple(out)
 
     @property
     def index_path(self) -> Path:
@@ -201,6 +221,7 @@ class Settings:
             raise SettingsError("database_url", f"{self.database_url!r} is not a database URL")
         if not _LOCALE_RE.match(self.locale or ""):
             raise SettingsError("locale", f"{self.locale!r} is not a locale such as 'en' or 'de_CH'")
+        self._validate_locales()
         for name, lo, hi in (
             ("page_size", 1, 100),
             ("max_query_terms", 1, 256),
@@ -214,6 +235,8 @@ class Settings:
                 raise SettingsError(name, f"must be a whole number from {lo} to {hi}, not {value!r}")
         if not isinstance(self.search_time_limit, (int, float)) or not 0.01 <= self.search_time_limit <= 30:
             raise SettingsError("search_time_limit", "must be between 0.01 and 30 seconds")
+        if isinstance(self.body_timeout, bool) or not isinstance(self.body_timeout, (int, float)) or not 0.1 <= self.body_timeout <= 300:
+            raise SettingsError("body_timeout", "must be between 0.1 and 300 seconds")
         for origin in self.allowed_origins:
             parts = urlsplit(origin)
             if origin == "*" or parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
@@ -221,6 +244,24 @@ class Settings:
         self._validate_customer_input()
         self._validate_accounts()
         return self
+
+    def _validate_locales(self) -> None:
+        """``locales``: known locales, each with an interface catalog (docs/i18n.md)."""
+        from babel import Locale, UnknownLocaleError
+
+        from .i18n import catalog_locales, has_catalog
+
+        for code in self.locales:
+            if not isinstance(code, str) or not _LOCALE_RE.match(code):
+                raise SettingsError("locales", f"{code!r} is not a locale such as 'en' or 'de_CH'")
+            try:
+                Locale.parse(code.replace("-", "_"))
+            except (UnknownLocaleError, ValueError):
+                raise SettingsError("locales", f"{code!r} is not a locale Babel knows") from None
+            if not has_catalog(code):
+                have = ", ".join(["en", *catalog_locales()])
+                raise SettingsError("locales", f"there is no interface catalog for {code!r}; "
+                                               f"the portal speaks {have} (docs/i18n.md: adding a language)")
 
     def _validate_accounts(self) -> None:
         """The account and opening-hours fields (docs/accounts.md)."""

@@ -8,8 +8,10 @@ always sees one consistent version.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -43,6 +45,8 @@ class PortalState:
     _store: Store | None = field(default=None, repr=False)
     _store_loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
     _store_lock: asyncio.Lock | None = field(default=None, repr=False)
+    _closer: asyncio.Task[None] | None = field(default=None, repr=False)
+    _cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
 
     async def get_store(self) -> Store:
         """The customer-input store, opened on first use in the running event loop.
@@ -63,11 +67,43 @@ class PortalState:
                 from .store import open_store
 
                 self._store = await open_store(self.settings.db_url, create=self.settings.demo or self.settings.debug)
+                # No lifespan may ever close it (a mounted sub-app gets none; a test client
+                # without ``with`` runs each request in a fresh loop). asyncio.run() and
+                # uvicorn cancel the tasks left at the end of their loop and let them finish,
+                # so this one closes the store inside its own loop instead of leaving pooled
+                # connections to the garbage collector.
+                self._closer = loop.create_task(self._close_at_loop_end(self._store), name="selfservice-store-closer")
             return self._store
 
+    def at_loop_end(self, cleanup: Callable[[], Awaitable[None]]) -> None:
+        """Run ``cleanup`` before the store closes at the end of its event loop (background
+        tasks that use the store, such as the outbox worker, must stop first: a connection
+        returned to a pool that was already disposed would never be closed)."""
+        self._cleanups.append(cleanup)
+
+    async def _close_at_loop_end(self, store: Store) -> None:
+        try:
+            await asyncio.Event().wait()  # until cancelled: the loop is shutting down
+        finally:
+            if self._store is store:
+                self._store = None
+            cleanups, self._cleanups = self._cleanups, []
+            for cleanup in reversed(cleanups):
+                try:
+                    await cleanup()
+                except Exception:  # noqa: BLE001 - shutting down: report and go on closing
+                    log.exception("cleanup at the end of the event loop failed")
+            await store.close()
+
     async def close_store(self) -> None:
+        """Close the store now (the portal's lifespan calls this at shutdown)."""
         store, self._store = self._store, None
-        if store is not None and self._store_loop is asyncio.get_running_loop():
+        closer, self._closer = self._closer, None
+        if closer is not None and not closer.done() and self._store_loop is asyncio.get_running_loop():
+            closer.cancel()  # it closes the store
+            with contextlib.suppress(asyncio.CancelledError):
+                await closer
+        elif store is not None and self._store_loop is asyncio.get_running_loop():
             await store.close()
 
     def reload_content(self) -> set[str]:
@@ -86,6 +122,10 @@ class PortalState:
         new_docs = {a.slug: a for a in new.searchable()}
         changed = {s for s, a in new_docs.items() if old_docs.get(s) is not a}
         removed = set(old_docs) - set(new_docs)
+        old_tr = {(s, lang): a for s, by in old.translations.items() for lang, a in by.items()}
+        new_tr = {(s, lang): a for s, by in new.translations.items() for lang, a in by.items()}
+        changed |= {s for (s, lang), a in new_tr.items() if old_tr.get((s, lang)) is not a}
+        changed |= {s for (s, lang) in old_tr.keys() - new_tr.keys()}
         if changed or removed or new.categories.keys() != old.categories.keys():
             self.index.sync(new_docs.values())
             self.library = new

@@ -22,6 +22,13 @@ page renders instead of silently printing nothing to customers; write
 ``{{ value|default("") }}`` or ``{% if value is defined %}`` for something truly optional.
 Templates are compiled once and cached; they are re-read on change only in writers' watch
 mode (``Settings.watch``) or when ``auto_reload=True`` is passed.
+
+Interface text goes through gettext (``jinja2.ext.i18n``, new-style): ``{{ _("Search") }}``,
+``{{ _("Search the %(site)s articles", site=site.name) }}`` and
+``{{ ngettext("%(num)s article", "%(num)s articles", n) }}``, and ``pgettext(context, text)``
+where one English word needs two translations. The catalog follows the page's
+``locale`` (see :mod:`selfservice.i18n`), and so do the ``date`` and ``number`` filters;
+a template rendered without a ``locale`` (an email) uses ``Settings.locale``.
 """
 
 from __future__ import annotations
@@ -35,8 +42,10 @@ from pathlib import Path
 import jinja2
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
+from babel.numbers import format_decimal
 
 from .errors import TemplateError
+from .i18n import translations
 from .settings import Settings
 from .theming import PACKAGE_DIR, Theme, stylesheets
 
@@ -47,6 +56,7 @@ __all__ = [
     "TemplateNotFoundError",
     "build_environment",
     "format_day",
+    "format_number",
     "search_path",
     "which_templates",
 ]
@@ -160,6 +170,13 @@ def format_day(value: object, locale: str = "en", style: str = "long") -> str:
     return "" if day is None else str(format_date(day, format=style, locale=_babel_locale(locale)))
 
 
+def format_number(value: object, locale: str = "en") -> str:
+    """A number for people in ``locale``: 12345.5 → "12,345.5" (``en``), "12.345,5" (``de``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    return str(format_decimal(value, locale=_babel_locale(locale)))
+
+
 def _isodate(value: object) -> str:
     """``2026-10-14`` for ``<time datetime=...>``; "" when there is no date."""
     day = _as_date(value)
@@ -182,17 +199,47 @@ def build_environment(settings: Settings, theme: Theme, *, auto_reload: bool | N
         trim_blocks=True,
         lstrip_blocks=True,
         enable_async=False,
+        extensions=["jinja2.ext.i18n"],
     )
     site_locale = settings.locale
 
+    def page_locale(context: jinja2.runtime.Context) -> str:
+        """The page's ``locale``, else the site's: what gettext, dates and numbers follow."""
+        locale = context.get("locale")
+        if isinstance(locale, str) and locale:
+            return locale
+        site = context.get("site")
+        return str(getattr(site, "locale", None) or site_locale)
+
+    @jinja2.pass_context
+    def gettext(context: jinja2.runtime.Context, message: str) -> str:
+        return translations(page_locale(context)).gettext(message)
+
+    @jinja2.pass_context
+    def ngettext(context: jinja2.runtime.Context, singular: str, plural: str, n: int) -> str:
+        return translations(page_locale(context)).ngettext(singular, plural, n)
+
+    @jinja2.pass_context
+    def pgettext(context: jinja2.runtime.Context, msgctxt: str, message: str) -> str:
+        return translations(page_locale(context)).pgettext(msgctxt, message)
+
+    @jinja2.pass_context
+    def npgettext(context: jinja2.runtime.Context, msgctxt: str, singular: str, plural: str, n: int) -> str:
+        return translations(page_locale(context)).npgettext(msgctxt, singular, plural, n)
+
     @jinja2.pass_context
     def date_filter(context: jinja2.runtime.Context, value: object, style: str = "long", locale: str | None = None) -> str:
-        if locale is None:
-            site = context.get("site")
-            locale = str(getattr(site, "locale", None) or site_locale)
-        return format_day(value, locale, style)
+        return format_day(value, locale or page_locale(context), style)
 
+    @jinja2.pass_context
+    def number_filter(context: jinja2.runtime.Context, value: object, locale: str | None = None) -> str:
+        return format_number(value, locale or page_locale(context))
+
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext, ngettext, newstyle=True, pgettext=pgettext, npgettext=npgettext
+    )
     env.filters["date"] = date_filter
+    env.filters["number"] = number_filter
     env.filters["isodate"] = _isodate
     env.globals["theme"] = theme
     env.globals["stylesheets"] = stylesheets(theme, settings.theme_variables)

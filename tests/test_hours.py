@@ -150,39 +150,40 @@ class Clock:
 def portal_with(tmp_path: Path, demo_dir: Path, clock: Callable[[], datetime]) -> TestClient:
     app = create_portal(Settings(content_dirs=[demo_dir], secret_key=SECRET, data_dir=tmp_path, business_hours=LONDON,
                                  clock=clock, locale="en_GB"))
+    # No lifespan: these pages never touch the store, so the test doesn't open one.
     return TestClient(app)
 
 
 def test_every_page_shows_open_now_and_cached_pages_follow_the_clock(tmp_path: Path, demo_dir: Path) -> None:
     clock = Clock(utc(2026, 1, 14, 17, 0))  # Wednesday, 30 minutes before the phones close
-    with portal_with(tmp_path, demo_dir, clock) as c:
-        home = c.get("/")
-        assert "Open now" in home.text and "Phone until 17:30" in home.text
-        assert 'href="/hours"' in home.text and "You can still get help now" not in home.text
-        clock.now = utc(2026, 1, 14, 17, 45)
-        later = c.get("/")  # the cached home page is dropped when the phones close
-        assert "Closed now" in later.text and "Chat opens today at 22:00" in later.text
-        assert "You can still get help now" in later.text and 'href="/search"' in later.text
+    c = portal_with(tmp_path, demo_dir, clock)
+    home = c.get("/")
+    assert "Open now" in home.text and "Phone until 17:30" in home.text
+    assert 'href="/hours"' in home.text and "You can still get help now" not in home.text
+    clock.now = utc(2026, 1, 14, 17, 45)
+    later = c.get("/")  # the cached home page is dropped when the phones close
+    assert "Closed now" in later.text and "Chat opens today at 22:00" in later.text
+    assert "You can still get help now" in later.text and 'href="/search"' in later.text
 
 
 def test_the_hours_page_lists_channels_week_and_closures(tmp_path: Path, demo_dir: Path) -> None:
     clock = Clock(utc(2026, 12, 20, 12, 0))
-    with portal_with(tmp_path, demo_dir, clock) as c:
-        page = c.get("/hours")
-        assert page.status_code == 200 and page.headers["cache-control"] == "no-cache"
-        text = page.text
-        assert "Within 5 minutes" in text and "0800 000" in text
-        assert '<th scope="row">Saturday</th><td>10:00–14:00</td>' in text
-        assert "Christmas Eve" in text and "Christmas Day" in text
-        assert "Europe/London" in text
-        assert "<style" not in text and "style=" not in text and "<script" not in text
+    c = portal_with(tmp_path, demo_dir, clock)
+    page = c.get("/hours")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-cache"
+    text = page.text
+    assert "Within 5 minutes" in text and "0800 000" in text
+    assert '<th scope="row">Saturday</th><td>10:00–14:00</td>' in text
+    assert "Christmas Eve" in text and "Christmas Day" in text
+    assert "Europe/London" in text
+    assert "<style" not in text and "style=" not in text and "<script" not in text
 
 
 def test_portals_without_hours_have_no_component_and_no_page(tmp_path: Path, demo_dir: Path) -> None:
     app = create_portal(Settings(content_dirs=[demo_dir], secret_key=SECRET, data_dir=tmp_path))
-    with TestClient(app) as c:
-        assert "ss-open-now" not in c.get("/").text
-        assert c.get("/hours").status_code == 404
+    c = TestClient(app)
+    assert "ss-open-now" not in c.get("/").text
+    assert c.get("/hours").status_code == 404
 
 
 def test_clock_must_be_callable(tmp_path: Path) -> None:

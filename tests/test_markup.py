@@ -220,8 +220,8 @@ def test_task_lists_are_disabled_checkboxes() -> None:
     r = render("- [ ] open\n- [x] done\n- [ ]\n- plain\n")
     boxes = Elements(r.html).of("input")
     assert boxes == [
-        {"class": "task-list-item-checkbox", "disabled": "disabled", "type": "checkbox"},
-        {"class": "task-list-item-checkbox", "checked": "checked", "disabled": "disabled", "type": "checkbox"},
+        {"class": "task-list-item-checkbox", "aria-label": "Not done", "disabled": "disabled", "type": "checkbox"},
+        {"class": "task-list-item-checkbox", "aria-label": "Done", "checked": "checked", "disabled": "disabled", "type": "checkbox"},
     ]
     assert '<ul class="contains-task-list">' in r.html and r.html.count('<li class="task-list-item">') == 2
     assert r.text == "open\n\ndone\n\n[ ]\n\nplain"
@@ -252,7 +252,7 @@ def test_huge_code_block_is_not_highlighted() -> None:
 
 def test_tables_are_wrapped_and_aligned_by_class() -> None:
     r = render("| a | b | c |\n|:--|:-:|--:|\n| 1 | 2 | 3 |\n")
-    assert r.html.startswith('<div class="table-wrap">\n<table>') and r.html.endswith("</table>\n</div>\n")
+    assert r.html.startswith('<div class="table-wrap" tabindex="0" role="region" aria-label="Table">\n<table>') and r.html.endswith("</table>\n</div>\n")
     assert [c.get("class") for c in Elements(r.html).of("td")] == ["align-left", "align-center", "align-right"]
     assert "style" not in r.html
     assert r.text == "a b c\n\n1 2 3"
@@ -315,18 +315,18 @@ PATHOLOGICAL: dict[str, Callable[[], str]] = {
 @pytest.mark.parametrize("name", PATHOLOGICAL)
 def test_pathological_input_renders_quickly(name: str) -> None:
     source = PATHOLOGICAL[name]()
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: what the bound is about, and not inflated by a busy machine
     r = render(source)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     assert_safe(r.html)
 
 
 def test_ten_thousand_indented_nested_lists_are_refused_quickly() -> None:
     source = "".join("  " * i + "- a\n" for i in range(10_000))  # ~100 MB
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(ContentError):
         render(source)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
 
 
 def _flat(tokens: list[Token]) -> list[tuple[str, str, str, dict[str, str | int | float]]]:

@@ -1,8 +1,8 @@
 """The default theme's stylesheet, its docs and the example theme agree with each other.
 
 portal.css is served fingerprinted; every --ss-* property it uses is defined on :root and
-documented (with its light and dark default) in docs/theming.md; every class the templates
-and the markdown renderer emit is styled; the text colours meet WCAG AA in light and dark,
+documented (with its light and dark default) in docs/theming.md; every class the help-centre
+templates and the markdown renderer emit is styled; the text colours meet WCAG AA in light and dark,
 for the default theme and for themes/harbour; a theme and a host folder each override one
 template block with the rest of the page intact.
 """

@@ -205,7 +205,7 @@ class DemoBackend:
             for number, owner, email, postcode, summary, total, days_ago, steps in _ORDERS:
                 placed = now - timedelta(days=days_ago)
                 result = await conn.execute(insert(_O).values(
-                    number=number, customer_id=ids.get(owner), email=email, postcode=postcode, status=steps[-1][0],
+                    number=number, customer_id=ids.get(owner) if owner else None, email=email, postcode=postcode, status=steps[-1][0],
                     summary=summary, total_minor=total, currency="GBP", placed_at=placed, next_step="",
                 ).returning(_O.c.id))
                 order_id = result.scalar_one()

@@ -129,7 +129,7 @@ async def change_email(request: Request) -> Response:
     if isinstance(account, Response):
         return account
     posted = await read(request, EMAIL_PURPOSE)
-    kept = {**_values(account), **posted.kept("current_password")}
+    kept = {**_values(account), **posted.kept("current_password", "email_password")}
     if not posted.csrf_ok:
         return _render(request, account, status=403, values=kept,
                        errors={"new_email": "This form had expired. We have refreshed it: please send it again."})
@@ -139,7 +139,7 @@ async def change_email(request: Request) -> Response:
     if not errors and new_email.casefold() == account.email.casefold():
         errors["new_email"] = "That is already the email address on your account."
     if not errors:
-        ok = await _password_ok(request, accounts, account, posted.fields.get("current_password", ""))
+        ok = await _password_ok(request, accounts, account, posted.fields.get("email_password", ""))
         if ok is not True:
             errors["email_password"] = ("Too many tries. Please wait a few minutes." if ok is not False
                                         else "Your current password is not right.")

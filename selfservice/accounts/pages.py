@@ -82,6 +82,7 @@ class FormInput:
 
 async def read(request: Request, purpose: str) -> FormInput:
     accounts = accounts_of(request)
+    await accounts.store()  # first use: migrate and seed the demo store before any lookup
     try:
         fields = await read_form(request)
         readable = True

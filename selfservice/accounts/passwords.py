@@ -71,6 +71,8 @@ def password_problems(password: str, *, min_length: int = 10, personal: Iterable
         value = (value or "").lower()
         words.add(value)
         words.update(w for w in re.split(r"[@.\s_+-]+", value) if len(w) >= 4)
-    if any(w and len(w) >= 4 and (w in forms or (w in password.lower() and len(w) * 2 >= len(password))) for w in words):
+    low = password.lower()
+    if any(len(w) >= 4 and (w in forms or (w in low and len(re.sub(r"[\d\W_]", "", low.replace(w, ""))) < 6))
+           for w in words):
         problems.append("Your password is too similar to your name, username or email address.")
     return problems

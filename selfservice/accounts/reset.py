@@ -14,6 +14,7 @@ password hash and last login. A notice goes to the account's address after the c
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -118,7 +119,7 @@ async def choose_submit(request: Request) -> Response:
         await accounts.audit(request, "password_reset.complete", exc.reason)
         return page(request, "account_reset_invalid.html", "This link doesn't work", status=400, reason=exc.reason)
     form = await read(request, PURPOSE)
-    extra = {"min_length": accounts.settings.password_min_length}
+    extra: dict[str, Any] = {"min_length": accounts.settings.password_min_length}
     if not form.csrf_ok:
         return page(request, "account_reset_choose.html", title, purpose=PURPOSE, status=403, **extra,
                     errors={"form": "This form had expired. We have refreshed it: please send it again."})

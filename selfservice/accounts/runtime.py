@@ -98,7 +98,7 @@ class Accounts:
     async def current_account(self, request: Request) -> Account | None:
         cached = request.scope.get("selfservice.account", False)
         if cached is not False:
-            return cached  # type: ignore[no-any-return]
+            return cached
         await self.store()
         account = await self.backend.current_user(request)
         if account is None and self.backend.login_url is None:
@@ -152,7 +152,7 @@ def accounts_of(request: Request) -> Accounts:
         from starlette.exceptions import HTTPException
 
         raise HTTPException(404, "Account pages are not switched on for this help centre.")
-    return accounts  # type: ignore[no-any-return]
+    return accounts
 
 
 def build_accounts(settings: Settings, env: jinja2.Environment, store: Callable[[], Awaitable[Store]],

@@ -29,7 +29,9 @@ def _path(request: Request) -> str:
 
 
 def _secure(request: Request, base_url: str | None) -> bool:
-    return request.url.scheme == "https" or bool(base_url and base_url.startswith("https:"))
+    # Like the CSRF cookie: Secure when the request came over HTTPS (behind a TLS proxy, run
+    # uvicorn with --proxy-headers so the scheme is right).
+    return request.url.scheme == "https"
 
 
 def start_session(request: Request, response: Response, tokens: Tokens, account: Account, base_url: str | None) -> None:

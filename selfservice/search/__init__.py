@@ -4,9 +4,13 @@ Only this package imports whoosh. The pieces, each in its own module:
 
 - :mod:`.grammar` — the customer query language (words, "phrases", -exclude, OR, prefix*);
 - :mod:`.schema` — fields and per-language analyzers (stop words, stemming);
-- :mod:`.query` — grammar → bounded whoosh queries with field boosts and synonyms;
+- :mod:`.query` — grammar → bounded plans with synonyms (and the synonyms file format);
 - :mod:`.spelling` — typo corrections and "did you mean";
+- :mod:`.ranking` — BM25F and the second pass (title coverage, same-title spreading);
+- :mod:`.postings` — fast block and column reads from whoosh's files;
 - :mod:`.snippets` — safe HTML snippets with ``<mark>``;
+- :mod:`.suggest` / :mod:`.answers` / :mod:`.facets` — autocomplete over titles, direct
+  answers when confident, counts per category, tag and manual;
 - :mod:`.storage` / :mod:`.generations` — atomic generations on disk, the writer lock,
   searchers that follow commits from any process;
 - :mod:`.index` — :class:`SearchIndex`, which ties them together.
@@ -14,19 +18,27 @@ Only this package imports whoosh. The pieces, each in its own module:
 
 from __future__ import annotations
 
+from .answers import Answer
 from .grammar import AnyOf, ParsedQuery, Phrase, Word, parse_query
 from .index import SearchIndex
 from .query import load_synonyms
-from .results import SearchHit, SearchResults, SyncStats
+from .ranking import Weights
+from .results import FacetCount, Facets, SearchHit, SearchResults, SyncStats
+from .suggest import Suggestion
 
 __all__ = [
+    "Answer",
     "AnyOf",
+    "FacetCount",
+    "Facets",
     "ParsedQuery",
     "Phrase",
     "SearchHit",
     "SearchIndex",
     "SearchResults",
+    "Suggestion",
     "SyncStats",
+    "Weights",
     "Word",
     "load_synonyms",
     "parse_query",

@@ -4,10 +4,15 @@ Opening a whoosh searcher costs milliseconds, a query well under one, so searche
 between queries. Whoosh searchers are not safe to share between threads (and the portal runs
 searches in a thread pool), so each query checks one out of a small pool and returns it.
 
-Freshness costs one ``stat`` of ``CURRENT`` per query (see :mod:`.storage`): when its
-signature changes — a commit by this process or any other — the next query opens the new
-generation; searchers of the old one are closed as they come back. Results are cached per
-generation, so a commit invalidates them all at once.
+Freshness costs one small read of ``CURRENT`` per query (see :mod:`.storage`): when it
+changes — a commit by this process or any other — the next query opens the new generation;
+searchers of the old one are closed as they come back. Results are cached per generation, so
+a commit invalidates them all at once; so are the ranker's term scores, the title index of
+suggestions, the spelling vocabulary and the facet sets, each built on first use.
+
+Every commit makes a new folder (:mod:`.storage`), and folders two commits old are removed:
+a generation opens one searcher with all its files at once, and a searcher that can no longer
+be opened (:class:`Stale`) makes :meth:`Generations.checkout` move on to the live one.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import replace
+from typing import Any
+from weakref import WeakKeyDictionary
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -23,16 +30,23 @@ from whoosh.index import FileIndex
 from whoosh.searching import Searcher
 
 from ..errors import SearchError
+from .facets import FacetIndex
+from .postings import open_files
 from .ranking import Ranker, Weights
 from .results import SearchResults
 from .schema import SCHEMA_VERSION
 from .spelling import VocabularyCache
+from .suggest import TitleIndexCache
 from .storage import IndexStore, Pointer, Signature
 
-__all__ = ["Generation", "Generations"]
+__all__ = ["Generation", "Generations", "Stale"]
 
 _IDLE_SEARCHERS = 8
 _OPEN_ATTEMPTS = 5  # a rebuild or commit can remove files between reading CURRENT and opening
+
+
+class Stale(Exception):
+    """The generation's folder was cleaned up (two commits later) before a searcher was opened."""
 
 
 class Generation:
@@ -47,16 +61,41 @@ class Generation:
         self.retired = False
         self.ranker = Ranker(ix.doc_count_all(), weights)
         self.vocabulary = VocabularyCache()
+        self.titles = TitleIndexCache()
+        self.facets = FacetIndex(self.ranker.postings)
         self._idle: list[Searcher] = []
+        self._columns: WeakKeyDictionary[Searcher, dict[str, Any]] = WeakKeyDictionary()
         self._cache: OrderedDict[Hashable, SearchResults] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
     def checkout(self) -> Searcher:
+        """A searcher for this thread alone; :class:`Stale` if the generation's folder is gone."""
         with self._lock:
             if self._idle:
                 return self._idle.pop()
-        return self.ix.searcher()
+        try:
+            return self.open_searcher()
+        except (OSError, whoosh_index.EmptyIndexError) as e:
+            raise Stale(str(e)) from None
+
+    def open_searcher(self) -> Searcher:
+        searcher = self.ix.searcher()
+        try:
+            open_files(searcher.reader())
+        except BaseException:
+            searcher.close()
+            raise
+        return searcher
+
+    def column(self, searcher: Searcher, name: str) -> Any:
+        """A column reader of ``searcher``'s, kept with it: opening one reads every offset."""
+        with self._lock:
+            columns = self._columns.setdefault(searcher, {})
+        found = columns.get(name)  # only the thread that checked the searcher out gets here
+        if found is None:
+            found = columns[name] = searcher.reader().column_reader(name)
+        return found
 
     def checkin(self, searcher: Searcher) -> None:
         with self._lock:
@@ -134,14 +173,33 @@ class Generations:
                 return None
             try:
                 ix = whoosh_index.open_dir(str(self.store.folder(pointer)))
+                gen = Generation(signature, pointer, ix, self.cache_size, self.weights)
+                gen.checkin(gen.open_searcher())  # one searcher with every file open, from birth
             except (OSError, whoosh_index.EmptyIndexError) as e:
-                last_error = e  # removed under us by a rebuild: read CURRENT again
+                last_error = e  # removed under us by later commits: read CURRENT again
                 continue
-            return Generation(signature, pointer, ix, self.cache_size, self.weights)
+            return gen
         raise SearchError(
             f"cannot open the search index in {self.store.root} ({last_error}); "
             "rebuild it with `selfservice index`"
         )
+
+    def checkout(self) -> tuple[Generation, Searcher] | None:
+        """The live generation and a searcher of it (None: no index), retrying past clean-ups."""
+        last_error: Exception | None = None
+        for _ in range(_OPEN_ATTEMPTS):
+            gen = self.current()
+            if gen is None:
+                return None
+            try:
+                return gen, gen.checkout()
+            except Stale as e:
+                last_error = e
+                with self._lock:
+                    if self._current is gen:
+                        self._current = None
+                gen.retire()
+        raise SearchError(f"cannot open the search index in {self.store.root} ({last_error}); try again")
 
     def folder(self) -> Path | None:
         pointer = self.store.read_pointer()

@@ -10,18 +10,30 @@ writer that waits longer than ``lock_timeout`` gets :class:`~selfservice.errors.
 Reads: :meth:`~SearchIndex.search` parses the customer's text with our own grammar
 (:mod:`.grammar`), builds a bounded plan (:mod:`.query`), adds typo corrections for words the
 index does not know (:mod:`.spelling`), scores under a time limit (:mod:`.ranking`) and makes
-safe snippets (:mod:`.snippets`). It never raises for what a customer types.
+safe snippets (:mod:`.snippets`, on first use of a hit's ``snippet``), with facet counts when
+asked (:mod:`.facets`). :meth:`~SearchIndex.suggest` completes titles as they are typed
+(:mod:`.suggest`), :meth:`~SearchIndex.answer` gives the paragraph that answers a question
+when it is sure (:mod:`.answers`). None of them raises for what a customer types.
+
+Segments are written uncompressed and not as one compound file (see :func:`_codec`): whoosh
+copies a compound segment into memory for every searcher, which at 30k articles meant
+hundreds of MB per process.
 """
 
 from __future__ import annotations
 
+import math
 import shutil
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
+from functools import partial
 from pathlib import Path
 from types import TracebackType
+from typing import NamedTuple
 
 from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import W3Codec
 from whoosh.index import LockError
 from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter
@@ -30,13 +42,16 @@ from ..content import Article
 from ..errors import IndexBusyError
 from .generations import Generation, Generations
 from .grammar import ParsedQuery, parse_query
-from .query import PlanBuilder, normalize_synonyms
-from .ranking import Weights
-from .results import SearchHit, SearchResults, SyncStats
-from .schema import SCHEMA_VERSION, Analyzer, Shown, build_schema, document, resolve_language, stamp
+from .answers import MARGIN, Answer, best_passage
+from .facets import FACET_FIELDS
+from .query import Plan, PlanBuilder, normalize_synonyms
+from .ranking import Ranked, Weights
+from .results import FacetCount, Facets, SearchHit, SearchResults, SyncStats
+from .schema import SCHEMA_VERSION, Analyzer, Shown, body_text, build_schema, document, resolve_language, stamp
 from .snippets import Snippeter
 from .spelling import MAX_WORDS, Speller, suggestion_text
 from .storage import IndexStore
+from .suggest import Suggestion
 
 __all__ = ["SearchIndex"]
 
@@ -46,6 +61,7 @@ ONLY_EXCLUDED = "Add a word to search for, not only words to leave out."
 NO_WORDS = "Type one or more words to search for."
 TYPOS_CAPPED = f"Only the first {MAX_WORDS} unknown words were checked for typos."
 _WRITER_MB = 128
+_BLOCK = 512  # postings per block (whoosh: 128): a common word's postings load in fewer pieces
 
 
 class SearchIndex:
@@ -76,6 +92,8 @@ class SearchIndex:
         self.synonyms = normalize_synonyms(synonyms)
         self._store = IndexStore(self.path, lock_timeout)
         self._generations = Generations(self._store, self.language, cache_size, weights)
+        # An index dropped without close() still closes its files (whoosh keeps some open).
+        weakref.finalize(self, self._generations.close)
         self._analyzer = Analyzer(self.language)
         self._snippet = Snippeter(self._analyzer.term)
 
@@ -96,8 +114,14 @@ class SearchIndex:
         return self._generations.compatible(self._store.read_pointer())
 
     def __len__(self) -> int:
-        gen = self._generations.current()
-        return gen.ix.doc_count() if gen is not None else 0
+        checked = self._generations.checkout()
+        if checked is None:
+            return 0
+        gen, searcher = checked
+        try:
+            return int(searcher.reader().doc_count())
+        finally:
+            gen.checkin(searcher)
 
     # -- writing ------------------------------------------------------------------------------
     def rebuild(self, articles: Iterable[Article], progress: Callable[[int, int], None] | None = None) -> None:
@@ -115,7 +139,7 @@ class SearchIndex:
             build = self._store.new_build_folder()
             try:
                 ix = whoosh_index.create_in(str(build), build_schema())
-                writer = ix.writer(limitmb=_WRITER_MB)
+                writer = ix.writer(limitmb=_WRITER_MB, codec=_codec(), compound=False)
                 try:
                     seen: set[str] = set()
                     done = 0
@@ -184,48 +208,59 @@ class SearchIndex:
             self.rebuild([])
 
     def _plan(self, wanted: dict[str, Article]) -> tuple[list[Article], list[Article], list[str]] | None:
-        folder = self._generations.folder()
-        if folder is None:
+        """What to add, change and remove to index ``wanted``; None when there is no usable index."""
+        checked = self._generations.checkout()
+        if checked is None:
             return None
+        gen, searcher = checked
         try:
-            ix = whoosh_index.open_dir(str(folder))
-        except (OSError, whoosh_index.EmptyIndexError):
-            return None
-        try:
-            with ix.reader() as reader:
-                indexed: dict[str, bytes] = {}
-                if reader.doc_count():
-                    slugs = reader.column_reader("slug")
-                    stamps = reader.column_reader("stamp")
-                    for docnum in reader.all_doc_ids():
-                        indexed[slugs[docnum]] = stamps[docnum]
+            reader = searcher.reader()
+            indexed: dict[str, bytes] = {}
+            if reader.doc_count():
+                slugs = reader.column_reader("slug")
+                stamps = reader.column_reader("stamp")
+                for docnum in reader.all_doc_ids():
+                    indexed[slugs[docnum]] = stamps[docnum]
         finally:
-            ix.close()
+            gen.checkin(searcher)
         add = [a for s, a in wanted.items() if s not in indexed]
         change = [a for s, a in wanted.items() if s in indexed and indexed[s] != stamp(a)]
         remove = [s for s in indexed if s not in wanted]
         return add, change, remove
 
     def _write(self, apply: Callable[[IndexWriter], object]) -> None:
-        """Run ``apply`` in a whoosh writer on the live folder, commit, and tell every reader."""
+        """Run ``apply`` in a whoosh writer on a copy of the live folder, commit, switch to it.
+
+        The copy is made of hard links (cheap: whoosh never changes a written file), so the
+        live folder stays exactly as readers opened it — a commit that merges segments
+        deletes files, and whoosh opens some of a segment's files only when first needed.
+        """
         pointer = self._store.read_pointer()
         if pointer is None or not self._generations.compatible(pointer):
             raise IndexBusyError(f"the search index in {self.path} was replaced while writing; try again")
-        ix = whoosh_index.open_dir(str(self._store.folder(pointer)))
+        work = self._store.fork(pointer)
         try:
+            ix = whoosh_index.open_dir(str(work))
             try:
-                writer = ix.writer(timeout=self._store.lock_timeout, limitmb=_WRITER_MB)
-            except LockError:
-                raise self._store._busy() from None
-            try:
-                apply(writer)
-                writer.commit()
-            except BaseException:
-                writer.cancel()
-                raise
-        finally:
-            ix.close()
-        self._store.publish(pointer.folder, pointer.schema, pointer.language)
+                try:
+                    writer = ix.writer(timeout=self._store.lock_timeout, limitmb=_WRITER_MB, codec=_codec(),
+                                       compound=False)  # fmt: skip
+                except LockError:
+                    raise self._store._busy() from None
+                try:
+                    apply(writer)
+                    writer.commit()
+                except BaseException:
+                    writer.cancel()
+                    raise
+            finally:
+                ix.close()
+            name = self._store.promote(work)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        self._store.publish(name, pointer.schema, pointer.language)
+        self._store.clean(keep={name, pointer.folder})
 
     # -- searching ----------------------------------------------------------------------------
     def search(
@@ -238,8 +273,12 @@ class SearchIndex:
         tag: str | None = None,
         locale: str | None = None,
         manual: str | None = None,
+        facets: bool = False,
     ) -> SearchResults:
-        """One page of articles matching ``q`` (customer text, any text), best first."""
+        """One page of articles matching ``q`` (customer text, any text), best first.
+
+        With ``facets``, the results also count every match per category, tag and manual.
+        """
         if limit < 0 or offset < 0:
             raise ValueError("limit and offset must not be negative")
         limit = min(limit, MAX_LIMIT)
@@ -251,42 +290,115 @@ class SearchIndex:
                 notes.append(ONLY_EXCLUDED)
             elif parsed.text:
                 notes.append(NO_WORDS)  # "*", punctuation, emoji: nothing we could search for
-            return SearchResults(parsed.text, 0, [], _message(notes))
+            return SearchResults(parsed.text, 0, [], _message(notes), facets=Facets() if facets else None)
         gen = self._generations.current()
         if gen is None:
-            return SearchResults(parsed.text, 0, [], _message(notes))
-        key = (parsed.text, limit, offset, category, tag and tag.lower(), locale, manual)
+            return SearchResults(parsed.text, 0, [], _message(notes), facets=Facets() if facets else None)
+        filters = [
+            (name, value)
+            for name, value in (("category", category), ("tags", tag and tag.lower()), ("locale", locale),
+                                ("manual", manual))
+            if value
+        ]  # fmt: skip
+        key = (parsed.text, limit, offset, tuple(filters), facets)
         cached = gen.cached(key)
         if cached is not None:
             return cached
-        searcher = gen.checkout()
+        checked = self._generations.checkout()
+        if checked is None:
+            return SearchResults(parsed.text, 0, [], _message(notes), facets=Facets() if facets else None)
+        gen, searcher = checked
         try:
-            filters = [
-                (name, value)
-                for name, value in (("category", category), ("tags", tag and tag.lower()), ("locale", locale),
-                                    ("manual", manual))
-                if value
-            ]  # fmt: skip
-            results, complete = self._run(gen, searcher, parsed, notes, limit, offset, filters, deadline)
+            reader = searcher.reader()
+            found = self._find(gen, searcher, parsed, notes, offset + limit, filters, deadline)
+            hits = []
+            page = found.ranked.top[offset:]
+            texts = gen.column(searcher, "text") if page else None
+            for docnum, score in page:
+                stored = reader.stored_fields(docnum)
+                shown = Shown(stored["shown"])
+                snippet = partial(self._make_snippet, texts[docnum], found.plan.highlight)  # type: ignore[index]
+                hits.append(SearchHit(stored["slug"], shown.title, shown.summary, shown.category, score, snippet))
+            counted = None
+            if facets:
+                matched = frozenset(found.ranked.matches)
+                counted = Facets(**{
+                    name: [FacetCount(v, c) for v, c in gen.facets.counts(reader, field, matched)]
+                    for name, field in FACET_FIELDS.items()
+                })  # fmt: skip
         finally:
             gen.checkin(searcher)
-        if complete:
+        results = SearchResults(
+            parsed.text, found.ranked.total, hits, _message(notes), found.suggestion, counted
+        )
+        if found.ranked.complete:
             gen.remember(key, results)
         return results
 
-    def _run(
+    def facets(self, q: str, **filters: str | None) -> Facets:
+        """Counts per category, tag and manual of every article matching ``q``."""
+        return self.search(q, limit=0, facets=True, **filters).facets or Facets()  # type: ignore[arg-type]
+
+    def answer(self, q: str) -> Answer | None:
+        """The passage that answers ``q``, or None when not confident (see :mod:`.answers`)."""
+        parsed = parse_query(q or "", self.max_terms, self.max_length)
+        checked = self._generations.checkout() if parsed.include else None
+        if checked is None:
+            return None
+        gen, searcher = checked
+        deadline = time.perf_counter() + self.time_limit
+        try:
+            reader = searcher.reader()
+            found = self._find(gen, searcher, parsed, [], 2, [], deadline)
+            top = found.ranked.top
+            if not top or not found.ranked.complete:
+                return None
+            margin = top[0][1] / top[1][1] if len(top) > 1 and top[1][1] > 0 else math.inf
+            if margin < MARGIN:
+                return None
+            terms = {t: gen.ranker.term(reader, t).idf for c in found.plan.clauses for t in c.options[0].terms}
+            stored = reader.stored_fields(top[0][0])
+            packed = gen.column(searcher, "text")[top[0][0]]
+        finally:
+            gen.checkin(searcher)
+        shown = Shown(stored["shown"])
+        best = best_passage(terms, shown.title, body_text(packed), shown.toc, self._analyzer.terms)
+        if best is None:
+            return None
+        section, text, coverage = best
+        return Answer(stored["slug"], shown.title, section.heading, section.anchor, text, coverage, margin)
+
+    def suggest(self, prefix: str, limit: int = 8) -> list[Suggestion]:
+        """Titles to offer while ``prefix`` is being typed (see :mod:`.suggest`)."""
+        checked = self._generations.checkout() if limit > 0 else None
+        if checked is None:
+            return []
+        gen, searcher = checked
+        try:
+            titles = gen.titles.get(searcher.reader())
+        finally:
+            gen.checkin(searcher)
+        return titles.suggest(prefix, limit)
+
+    def _make_snippet(self, packed: bytes, terms: set[str]) -> str:
+        return self._snippet(body_text(packed), terms)
+
+    def _find(
         self,
         gen: Generation,
         searcher: Searcher,
         parsed: ParsedQuery,
         notes: list[str],
-        limit: int,
-        offset: int,
+        k: int,
         filters: list[tuple[str, str]],
         deadline: float,
-    ) -> tuple[SearchResults, bool]:
+    ) -> _Found:
+        """Plan (with typo corrections for words found nowhere), then rank the best ``k``."""
         reader = searcher.reader()
-        builder = PlanBuilder(reader, self._analyzer, synonyms=self.synonyms)
+        ranker = gen.ranker
+        builder = PlanBuilder(
+            reader, self._analyzer, synonyms=self.synonyms, exists=lambda t: len(ranker.term(reader, t)) > 0
+        )
         plan = builder.build(parsed)
         corrections: dict[str, list[str]] = {}
         if plan.unknown and time.perf_counter() < deadline:
@@ -300,18 +412,12 @@ class SearchIndex:
         notes.extend(plan.notes)
         suggestion = suggestion_text(parsed.text, corrections)
         if not plan:
-            return SearchResults(parsed.text, 0, [], _message(notes), suggestion), True
+            return _Found(plan, Ranked({}, [], True), suggestion)
         allowed = gen.ranker.allowed(reader, filters)
-        total, top, complete = gen.ranker.rank(searcher, plan, allowed, deadline, offset + limit)
-        if not complete:
+        ranked = gen.ranker.rank(searcher, plan, allowed, deadline, k)
+        if not ranked.complete:
             notes.append(TOO_SLOW)
-        hits = []
-        for docnum, score in top[offset:]:
-            stored = reader.stored_fields(docnum)
-            shown = Shown(stored["shown"])
-            snippet = self._snippet(shown.text, plan.highlight)
-            hits.append(SearchHit(stored["slug"], shown.title, shown.summary, shown.category, score, snippet))
-        return SearchResults(parsed.text, total, hits, _message(notes), suggestion), complete
+        return _Found(plan, ranked, suggestion)
 
     def _apply(self, writer: IndexWriter, add: list[Article], change: list[Article], remove: list[str]) -> None:
         for article in add:
@@ -320,6 +426,21 @@ class SearchIndex:
             writer.update_document(**document(article, self._analyzer))
         for slug in remove:
             writer.delete_by_term("slug", slug)
+
+
+class _Found(NamedTuple):
+    plan: Plan
+    ranked: Ranked
+    suggestion: str | None
+
+
+def _codec() -> W3Codec:
+    # Posting blocks uncompressed: a query then unpickles them without inflating them first
+    # (every block says how it was written, so indexes written either way read alike).
+    # Writers also get compound=False: whoosh opens a part of a compound segment file by
+    # *copying* it into memory, once per searcher (47 MB of postings per searcher at 3.6k
+    # articles); separate files are read with ordinary file reads instead.
+    return W3Codec(blocklimit=_BLOCK, compression=0)
 
 
 def _message(notes: list[str]) -> str | None:

@@ -14,7 +14,7 @@ The builder also reports what it learned on the way: which words exist nowhere i
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -118,8 +118,11 @@ class PlanBuilder:
         *,
         synonyms: Mapping[str, tuple[str, ...]] | None = None,
         max_expansions: int = MAX_EXPANSIONS,
+        exists: Callable[[str], bool] | None = None,
     ) -> None:
         self.reader = reader
+        if exists is not None:
+            self.exists = exists  # type: ignore[method-assign,assignment]
         self.analyzer = analyzer
         self.synonyms = synonyms or {}
         self.max_expansions = max_expansions
@@ -127,6 +130,7 @@ class PlanBuilder:
         self.capped = False  # a prefix had more completions than it could expand to
 
     def exists(self, term: str) -> bool:
+        """Whether any scored field has ``term`` (the index passes its cached answer instead)."""
         freq = self.reader.doc_frequency
         return any(freq(f, term) for f in SEARCH_FIELDS)
 

@@ -9,9 +9,11 @@ use repeat, so most queries only add up cached impacts.
 Scoring is BM25F: a term's frequency in each field is weighted by that field's boost and
 normalised by the field's length (``b`` per field), summed, then saturated once (``k1``) and
 multiplied by the term's idf — so a word in both the title and the body counts more than in
-either, but not twice. Clause scores add up; a document matching more of the query's clauses
-gets a coordination bonus (:data:`COORDINATION`). Phrases are checked with whoosh's positional
-matcher and score the sum of their terms' impacts, times :data:`PHRASE_BOOST`.
+either, but not twice — blended with per-field saturation (:class:`Weights`). Clause scores
+add up. Phrases are checked with whoosh's positional matcher and score the sum of their
+terms' impacts, times ``Weights.phrase``. A second pass over the documents that can still
+make the page rewards titles that hold the query's words (idf-weighted coverage), optionally
+matched-clause coordination, and spreads out articles sharing one title.
 
 Everything here reads through the caller's reader: whoosh readers seek in their files and are
 not shared between threads; the caches hold plain numbers and are.
@@ -23,25 +25,27 @@ import heapq
 import math
 import threading
 import time
+from array import array
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
-from whoosh.codec.whoosh3 import W3LeafMatcher
-from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import Phrase as PhraseQuery
-from whoosh.reading import IndexReader, TermNotFound
+from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
+from whoosh.util.numeric import byte_to_length
 
+from .postings import Postings, group_keys, length_bytes
 from .query import ClausePlan, Option, Plan
 from .schema import PHRASE_FIELDS, SEARCH_FIELDS
 
-__all__ = ["Ranker", "Weights", "phrase_docs"]
+__all__ = ["Ranked", "Ranker", "Weights", "phrase_docs"]
 
 #: Fields whose words say what an article is about (its name): see ``Weights.title_coverage``.
 TITLE_FIELDS = ("title", "keywords")
-_CACHE_POSTINGS = 400_000  # cached (document, impact) pairs per generation
+_CACHE_POSTINGS = 3_000_000  # cached (document, impact) pairs per generation: 24 MB
 _CACHE_FILTERS = 256
 _SPREAD_EXTRA = 20
 
@@ -66,20 +70,46 @@ class Weights:
         default_factory=lambda: {"title": 0.5, "keywords": 0.3, "headings": 0.5, "summary": 0.5, "body": 0.75}
     )
     k1: float = 1.2
-    field_saturation: float = 0.0
-    coordination: float = 0.5
-    title_coverage: float = 0.0
+    field_saturation: float = 0.25
+    coordination: float = 0.0
+    title_coverage: float = 1.0
     phrase: float = 1.5
-    same_title: float = 1.0
+    same_title: float = 0.5
+
+
+class Ranked(NamedTuple):
+    """What :meth:`Ranker.rank` found: every match with its first-pass score, and the page."""
+
+    matches: dict[int, float]
+    top: list[tuple[int, float]]
+    complete: bool
+
+    @property
+    def total(self) -> int:
+        return len(self.matches)
 
 
 class _Term:
-    """What one term contributes: its score per document, its idf, where it is in a title."""
+    """What one term contributes: its score per document, its idf, where it is in a title.
 
-    __slots__ = ("scores", "idf", "titled")
+    Scores are kept as two arrays (8 bytes a document, where a dict takes about 100): at 30k
+    articles the terms of a few hundred queries then fit in a few tens of MB. ``scores``
+    makes the dict a query adds up, in one C-level call.
+    """
+
+    __slots__ = ("ids", "values", "idf", "titled")
 
     def __init__(self, scores: dict[int, float], idf: float, titled: frozenset[int]) -> None:
-        self.scores, self.idf, self.titled = scores, idf, titled
+        self.ids = array("i", scores.keys())
+        self.values = array("f", scores.values())
+        self.idf, self.titled = idf, titled
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def scores(self) -> dict[int, float]:
+        return dict(zip(self.ids, self.values))
 
 
 class Ranker:
@@ -89,7 +119,7 @@ class Ranker:
         self.n = max(doc_count, 1)
         self.weights = weights or Weights()
         self._norms: dict[str, list[float]] = {}
-        self._deleted: dict[int, frozenset[int]] = {}  # per segment (by its first document)
+        self._reads = Postings()
         self._filters: dict[tuple[tuple[str, str], ...], frozenset[int]] = {}
         self._terms: OrderedDict[str, _Term] = OrderedDict()
         self._groups: list[int] | None = None
@@ -105,8 +135,8 @@ class Ranker:
             total = reader.doc_count_all()
             avg = (reader.field_length(name) / total) if total else 1.0
             avg = avg or 1.0
-            lengths = reader.doc_field_length
-            norms = [1.0 - b + b * (lengths(d, name, 0) or 0) / avg for d in range(total)]
+            table = [1.0 - b + b * byte_to_length(i) / avg for i in range(256)]  # lengths are stored as a byte
+            norms = [table[i] for i in length_bytes(reader, name)]
             self._norms[name] = norms
         return norms
 
@@ -114,8 +144,12 @@ class Ranker:
         """Per document, its :func:`~.schema.title_group` key."""
         groups = self._groups
         if groups is None:
-            groups = self._groups = list(reader.column_reader("group")) if reader.doc_count_all() else []
+            groups = self._groups = group_keys(reader)
         return groups
+
+    def postings(self, reader: IndexReader, field: str, term: str) -> Iterable[tuple[Sequence[int], Sequence[float]]]:
+        """(document numbers, weights) of ``term`` in ``field``, a block at a time, all segments."""
+        return self._reads(reader, field, term)
 
     def impacts(self, reader: IndexReader, term: str) -> dict[int, float]:
         """BM25F score of ``term`` per document that has it (deleted documents left out)."""
@@ -131,42 +165,49 @@ class Ranker:
         w = self.weights
         k1 = w.k1
         mix = w.field_saturation
-        tf: dict[int, float] = {}
-        sat: dict[int, float] = {}
         titled: set[int] = set()
+        per_field: list[tuple[float, dict[int, float]]] = []  # (boost, document → length-normalised tf)
         df = 0
-        for name in SEARCH_FIELDS:
-            if not reader.doc_frequency(name, term):
-                continue
-            boost = w.boosts[name]
+        for name in SEARCH_FIELDS:  # (a term missing from a field costs one failed lookup)
             norms = self.norms(reader, name)
-            get = tf.get
-            sget = sat.get
-            count = 0
-            for ids, weights in self._postings(reader, name, term):
-                count += len(ids)
-                for d, x in zip(ids, weights):
-                    v = x / norms[d]
-                    tf[d] = get(d, 0.0) + boost * v
-                    if mix:
-                        sat[d] = sget(d, 0.0) + boost * v / (v + k1)
+            found: dict[int, float] = {}
+            for ids, weights in self._reads(reader, name, term):
+                found.update(zip(ids, [x / norms[d] for d, x in zip(ids, weights)]))
+            if found:
+                per_field.append((w.boosts[name], found))
+                df = max(df, len(found))
                 if name in TITLE_FIELDS:
-                    titled.update(ids)
-            df = max(df, count)
+                    titled.update(found)
         idf = math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
         scale = idf * (k1 + 1.0)
-        if mix:
-            scores = {d: scale * ((1.0 - mix) * x / (x + k1) + mix * sat[d]) for d, x in tf.items()}
-        else:
-            scores = {d: scale * x / (x + k1) for d, x in tf.items()}
+        scores: dict[int, float] = {}
+        if per_field:
+            # Documents that have the term in the biggest field only (most of them: the body)
+            # are scored in one comprehension; the few in other fields are then redone whole.
+            per_field.sort(key=lambda bf: len(bf[1]), reverse=True)
+            boost, found = per_field[0]
+            c1, c2 = scale * (1.0 - mix) * boost, scale * mix * boost
+            scores = {d: c1 * v / (boost * v + k1) + c2 * v / (v + k1) for d, v in found.items()}
+            if len(per_field) > 1:
+                redo: set[int] = set()
+                for _, other in per_field[1:]:
+                    redo.update(other)
+                for d in redo:
+                    x = sat = 0.0
+                    for boost, values in per_field:
+                        v = values.get(d)
+                        if v is not None:
+                            x += boost * v
+                            sat += boost * v / (v + k1)
+                    scores[d] = scale * ((1.0 - mix) * x / (x + k1) + mix * sat)
         entry = _Term(scores, idf, frozenset(titled))
         with self._lock:
             if term not in self._terms:
                 self._terms[term] = entry
-                self._cached += len(scores)
+                self._cached += len(entry)
                 while self._cached > _CACHE_POSTINGS and len(self._terms) > 1:
                     _, old = self._terms.popitem(last=False)
-                    self._cached -= len(old.scores)
+                    self._cached -= len(old)
         return entry
 
     # -- scoring ------------------------------------------------------------------------------
@@ -231,7 +272,7 @@ class Ranker:
         docs: set[int] | None = None
         for name, value in key:
             found: set[int] = set()
-            for ids, _ in self._postings(reader, name, value):
+            for ids, _ in self._reads(reader, name, value):
                 found.update(ids)
             docs = found if docs is None else docs & found
         result = frozenset(docs or ())
@@ -243,8 +284,8 @@ class Ranker:
 
     def rank(
         self, searcher: Searcher, plan: Plan, allowed: frozenset[int] | None, deadline: float, k: int
-    ) -> tuple[int, list[tuple[int, float]], bool]:
-        """(number of matches, the best ``k`` as (document, score), whether time sufficed).
+    ) -> Ranked:
+        """Every match, the best ``k`` as (document, score), and whether time sufficed.
 
         When time runs out between clauses, the clauses scored so far decide (partial results).
         """
@@ -266,40 +307,48 @@ class Ranker:
         if excluded or allowed is not None:
             raw = {d: s for d, s in raw.items() if d not in excluded and (allowed is None or d in allowed)}
         if k <= 0 or not raw:
-            return len(raw), [], complete
+            return Ranked(raw, [], complete)
         top = self._second_pass(searcher.reader(), plan, per_clause, raw, k)
-        return len(raw), top, complete
+        return Ranked(raw, top, complete)
 
     def _second_pass(
         self, reader: IndexReader, plan: Plan, per_clause: list[dict[int, float]], raw: dict[int, float], k: int
     ) -> list[tuple[int, float]]:
         """Rescore the documents that can still reach the top ``k``: coordination and title coverage.
 
-        The final score is raw × (1 − c + c · matched clauses / clauses) × (1 + t · coverage),
-        between raw × low and raw × high; only documents whose raw score reaches the k-th best
-        raw score × low / high can make the top ``k``, so only those few are rescored.
+        The final score is raw × (1 − c + c · matched clauses / clauses) × (1 + t · coverage).
+        Coverage only raises the few documents naming query words in a title; everyone else
+        keeps their raw score, so the top ``k`` is among the best raw scores plus those few.
+        Coordination can only lower a score (by at most ``low``): documents whose raw score
+        is below the k-th best × ``low`` cannot make the top ``k`` and are not rescored.
         """
         w = self.weights
         n = len(per_clause)
         c = w.coordination if n > 1 else 0.0
         t = w.title_coverage
-        if not c and not t:
-            return self._spread(reader, raw.items(), k)
-        low, high = 1.0 - c + c / n, 1.0 + t
-        floor = heapq.nlargest(k, raw.values())[-1] * low / high
-        titles = [self.clause_titles(reader, clause) for clause in plan.clauses[:n]] if t else []
-        total_idf = sum(idf for idf, _ in titles) or 1.0
-        candidates = []
-        for d, s in raw.items():
-            if s < floor:
-                continue
-            if c:
-                s *= 1.0 - c + c * sum(d in m for m in per_clause) / n
-            if t:
-                covered = sum(idf * max((wt for docs, wt in opts if d in docs), default=0.0) for idf, opts in titles)
-                s *= 1.0 + t * covered / total_idf
-            candidates.append((d, s))
-        return self._spread(reader, candidates, k)
+        extra = k + _SPREAD_EXTRA
+        scores: dict[int, float] = dict(heapq.nlargest(extra, raw.items(), key=itemgetter(1)))
+        if c:
+            low = 1.0 - c + c / n
+            floor = heapq.nlargest(k, raw.values())[-1] * low / (1.0 + t)
+            scores = {d: s for d, s in raw.items() if s >= floor}
+        if t:
+            titles = [self.clause_titles(reader, clause) for clause in plan.clauses[:n]]
+            total_idf = sum(idf for idf, _ in titles) or 1.0
+            covered: dict[int, float] = {}
+            for idf, options in titles:
+                best: dict[int, float] = {}
+                for docs, weight in options:
+                    for d in docs:
+                        if weight > best.get(d, 0.0):
+                            best[d] = weight
+                for d, weight in best.items():
+                    covered[d] = covered.get(d, 0.0) + idf * weight
+            scale = t / total_idf
+            scores.update((d, raw[d] * (1.0 + scale * x)) for d, x in covered.items() if d in raw)
+        if c:
+            scores = {d: s * (1.0 - c + c * sum(d in m for m in per_clause) / n) for d, s in scores.items()}
+        return self._spread(reader, scores.items(), k)
 
     def _spread(self, reader: IndexReader, candidates: Iterable[tuple[int, float]], k: int) -> list[tuple[int, float]]:
         """The best ``k``, with articles sharing a title lowered (``Weights.same_title``).
@@ -319,28 +368,6 @@ class Ranker:
             seen[g] = count + 1
             spread.append((d, s * self.weights.same_title**count))
         return heapq.nlargest(k, spread, key=_best)
-
-    def _postings(self, reader: IndexReader, field: str, term: str) -> Iterable[tuple[Sequence[int], Sequence[float]]]:
-        """(document numbers, weights) of ``term`` in ``field``, a block at a time, all segments."""
-        for leaf, offset in reader.leaf_readers():
-            try:
-                matcher = leaf.postings(field, term)
-            except TermNotFound:
-                continue
-            deleted: frozenset[int] | None = None
-            if isinstance(matcher, FilterMatcher):  # the segment has deletions
-                deleted = self._deleted.get(offset)
-                if deleted is None:
-                    deleted = frozenset(d for d in range(leaf.doc_count_all()) if leaf.is_deleted(d))
-                    self._deleted[offset] = deleted
-                matcher = matcher.child
-            for ids, weights in _blocks(matcher):
-                if deleted:
-                    pairs = [(d, w) for d, w in zip(ids, weights) if d not in deleted]
-                    ids, weights = [d for d, _ in pairs], [w for _, w in pairs]
-                if offset:
-                    ids = [d + offset for d in ids]
-                yield ids, weights
 
 
 def _best(item: tuple[int, float]) -> tuple[float, int]:
@@ -370,24 +397,3 @@ def phrase_docs(searcher: Searcher, terms: Sequence[str]) -> set[int]:
             matcher = PhraseQuery(field, list(terms)).matcher(searcher)
             found.update(matcher.all_ids())
     return found
-
-
-def _blocks(matcher: Any) -> Iterable[tuple[Sequence[int], Sequence[float]]]:
-    # whoosh's file matcher decodes a block of ids and weights at once; reading them through
-    # its per-posting API costs ten times more. Anything else (inlined postings of rare terms,
-    # another codec) goes through the public API.
-    m = matcher
-    if type(m) is W3LeafMatcher and all(hasattr(m, a) for a in ("_atend", "_read_ids", "_read_weights", "_next_block")):
-        while not m._atend:
-            m._read_ids()
-            m._read_weights()
-            yield m._ids, m._weights
-            m._next_block()
-        return
-    ids: list[int] = []
-    weights: list[float] = []
-    while m.is_active():
-        ids.append(m.id())
-        weights.append(m.weight())
-        m.next()
-    yield ids, weights

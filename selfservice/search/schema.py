@@ -16,8 +16,9 @@ Fields: scored text in ``title``, ``keywords`` (front matter keywords + aliases)
 ``summary`` and ``body``; ``body`` keeps frequencies only, so scoring reads small postings, and
 ``passage`` keeps the body's positions for phrases. ``spell`` holds each article's distinct
 unstemmed words: the vocabulary prefix search and typo correction read (a suggestion must be a
-word, not a stem like ``configur``). A hit is shown from one stored tuple, with the body capped
-at :data:`SNIPPET_SOURCE_CHARS` and compressed, which keeps the index small at 30k articles.
+word, not a stem like ``configur``). A hit is shown from one small stored tuple; the body, capped at
+:data:`SNIPPET_SOURCE_CHARS` and compressed, is a column of its own, read only for the
+snippets and answers actually shown.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ __all__ = [
     "SNIPPET_SOURCE_CHARS",
     "Analyzer",
     "Shown",
+    "body_text",
     "build_schema",
     "document",
     "resolve_language",
@@ -117,6 +119,8 @@ def build_schema() -> fields.Schema:
         slug=fields.ID(stored=True, unique=True, sortable=True),
         stamp=fields.COLUMN(VarBytesColumn()),
         group=fields.COLUMN(NumericColumn("Q")),  # title_group(): results with one title are spread out
+        label=fields.COLUMN(VarBytesColumn()),  # the title as UTF-8, read in bulk for suggestions
+        text=fields.COLUMN(VarBytesColumn()),  # the body for snippets and answers, compressed: read per hit
         title=fields.TEXT(analyzer=split, phrase=True),
         keywords=fields.TEXT(analyzer=split, phrase=True),
         headings=fields.TEXT(analyzer=split, phrase=True),
@@ -133,16 +137,17 @@ def build_schema() -> fields.Schema:
 
 
 class Shown:
-    """What a hit shows, read back from the stored tuple."""
+    """What a hit shows, read back from the stored tuple; ``toc`` is ((anchor, heading text), …)."""
 
-    __slots__ = ("title", "summary", "category", "_text")
+    __slots__ = ("title", "summary", "category", "toc")
 
     def __init__(self, stored: Any) -> None:
-        self.title, self.summary, self.category, self._text = stored
+        self.title, self.summary, self.category, self.toc = stored
 
-    @property
-    def text(self) -> str:
-        return zlib.decompress(self._text).decode("utf-8", "surrogatepass") if self._text else ""
+
+def body_text(packed: bytes) -> str:
+    """The body as stored in the ``text`` column (see :func:`document`)."""
+    return zlib.decompress(packed).decode("utf-8", "surrogatepass") if packed else ""
 
 
 def stamp(article: Article) -> bytes:
@@ -190,7 +195,9 @@ def document(article: Article, analyzer: Analyzer) -> dict[str, Any]:
         "category": article.category,
         "tags": ",".join(article.tags),
         "locale": article.locale,
-        "shown": (article.title, article.summary, article.category, zlib.compress(text, 6) if text else b""),
+        "label": article.title.encode("utf-8", "surrogatepass"),
+        "text": zlib.compress(text, 6) if text else b"",
+        "shown": (article.title, article.summary, article.category, tuple((h.id, h.text) for h in article.toc)),
     }
     if article.manual:
         doc["manual"] = article.manual

@@ -11,9 +11,10 @@ Layout of an index folder::
 Why a pointer: a full rebuild writes a new folder beside the live one and then replaces
 ``CURRENT`` with :func:`os.replace`, which is atomic, so a reader sees either the old index
 or the new one, never half of one, and a crash mid-build leaves the old index live (the stale
-``.build-*`` folder is removed by the next writer). Incremental commits go into the live folder
-and then rewrite ``CURRENT`` with a new token: readers ``stat`` that one file per query to
-notice any commit, from any process, without listing folders.
+``.build-*`` folder is removed by the next writer). An incremental commit works the same way
+on a copy of the live folder made of hard links (:meth:`IndexStore.fork`), so no file a reader
+may still open ever changes or disappears under it. Readers read ``CURRENT`` once per
+query to notice any commit, from any process, without listing folders.
 
 The folder before the live one is kept so a reader that opened it a moment before a switch
 can finish; older ones are removed.
@@ -54,7 +55,7 @@ class Pointer:
     token: str
 
 
-Signature = tuple[int, int, int]
+Signature = bytes
 
 
 class IndexStore:
@@ -67,12 +68,16 @@ class IndexStore:
 
     # -- reading ------------------------------------------------------------------------------
     def signature(self) -> Signature | None:
-        """A cheap fingerprint of ``CURRENT`` (one ``stat``); it changes with every commit."""
+        """What ``CURRENT`` says (about 100 bytes), which changes with every commit.
+
+        Its content rather than its ``stat``: two commits within the file system's clock tick
+        can leave the same inode number (reused), size and mtime.
+        """
         try:
-            st = os.stat(self.root / _POINTER)
+            with open(self.root / _POINTER, "rb") as f:
+                return f.read(4096)
         except FileNotFoundError:
             return None
-        return (st.st_ino, st.st_mtime_ns, st.st_size)
 
     def read_pointer(self) -> Pointer | None:
         """The live generation, or None when no index has been built here yet."""
@@ -124,6 +129,18 @@ class IndexStore:
         path = self.root / f"{_BUILD_PREFIX}{secrets.token_hex(6)}"
         path.mkdir(parents=True)
         return path
+
+    def fork(self, pointer: Pointer) -> Path:
+        """A new build folder holding the live generation's files, as hard links (copies where
+        the file system has none); call with the writer lock held."""
+        build = self.new_build_folder()
+        for entry in self.folder(pointer).iterdir():
+            if entry.is_file() and not entry.name.endswith("LOCK"):
+                try:
+                    os.link(entry, build / entry.name)
+                except OSError:
+                    shutil.copy2(entry, build / entry.name)
+        return build
 
     def promote(self, build: Path) -> str:
         """Rename a finished build folder to a live name (not yet pointed at)."""

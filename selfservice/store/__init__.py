@@ -58,6 +58,9 @@ __all__ = [
 ]
 
 
+# Careful: importing the submodule ``selfservice.store.upsert`` directly (``from .upsert import
+# upsert``) makes Python set this package's ``upsert`` attribute to that *module*, hiding the
+# function. Inside the package write ``from . import upsert``, which comes through here.
 def __getattr__(name: str) -> Any:
     """Import the submodule that defines ``name`` on first use (PEP 562)."""
     if name in _LAZY:

@@ -14,22 +14,62 @@ the batch is rolled back and every item is re-run in a transaction of its own, s
 write fails alone and the others still commit; ``work`` must therefore be safe to run more
 than once (only the committed run counts). It runs inside ``Store.write()``, so it may read
 then write without races, but must not open ``write()`` itself.
+
+A :class:`Bulk` work goes further: all works of the same ``kind`` in a batch are handed to its
+``many`` function together, which writes them with one multi-row statement (votes: one
+``INSERT … ON CONFLICT … RETURNING`` for the whole batch instead of two statements each).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .engine import Store
 
-__all__ = ["GroupCommit", "Work"]
+__all__ = ["Bulk", "GroupCommit", "Work"]
 
 T = TypeVar("T")
 Work = Callable[[AsyncConnection], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Bulk:
+    """A write that shares one statement with the other ``kind`` writes of its batch.
+
+    ``many(conn, [args, …])`` returns one result per args, in order; it is called with the
+    ``many`` of the first work of the kind. Alone, a Bulk is an ordinary work.
+    """
+
+    kind: Hashable
+    args: Any
+    many: Callable[[AsyncConnection, list[Any]], Awaitable[list[Any]]]
+
+    async def __call__(self, conn: AsyncConnection) -> Any:
+        return (await self.many(conn, [self.args]))[0]
+
+
+async def _run_all(conn: AsyncConnection, works: list[Work]) -> list[Any]:
+    results: list[Any] = [None] * len(works)
+    groups: dict[Hashable, list[int]] = {}
+    for i, work in enumerate(works):
+        if isinstance(work, Bulk):
+            groups.setdefault(work.kind, []).append(i)
+    done: set[Hashable] = set()
+    for i, work in enumerate(works):
+        if not isinstance(work, Bulk):
+            results[i] = await work(conn)
+        elif work.kind not in done:
+            done.add(work.kind)
+            members = groups[work.kind]
+            answers = await work.many(conn, [works[j].args for j in members])  # type: ignore[attr-defined]
+            for j, answer in zip(members, answers, strict=True):
+                results[j] = answer
+    return results
 
 
 class GroupCommit:
@@ -48,8 +88,9 @@ class GroupCommit:
         self._queue.append((work, future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_all())
-        # shield: a caller that gives up (client disconnected) must not cancel the batch.
-        return await asyncio.shield(future)  # type: ignore[no-any-return]
+        # A caller that gives up (client disconnected) cancels only its future, never the batch:
+        # the flusher is its own task and skips futures that are already done.
+        return await future
 
     async def _flush_all(self) -> None:
         try:
@@ -58,17 +99,14 @@ class GroupCommit:
                 await self._flush(batch)
         except BaseException as exc:  # cancelled at shutdown: nobody may wait forever
             for _, future in self._queue:
-                if not future.done():
-                    future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("store closed"))
+                _settle(future, exc=exc)
             self._queue.clear()
             raise
 
     async def _flush(self, batch: list[tuple[Work, asyncio.Future[Any]]]) -> None:
-        results: list[Any] = []
         try:
             async with self.store.write() as conn:
-                for work, _ in batch:
-                    results.append(await work(conn))
+                results = await _run_all(conn, [work for work, _ in batch])
         except BaseException as exc:
             if len(batch) == 1 or not isinstance(exc, Exception):
                 for _, future in batch:
@@ -89,5 +127,7 @@ def _settle(future: asyncio.Future[Any], *, result: Any = None, exc: BaseExcepti
         return
     if exc is None:
         future.set_result(result)
-    else:
-        future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("the write was cancelled"))
+    elif isinstance(exc, Exception):
+        future.set_exception(exc)
+    else:  # the flusher itself was cancelled (shutdown): so is the write
+        future.cancel()

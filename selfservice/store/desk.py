@@ -66,7 +66,8 @@ class Desk:
 
     def __init__(self, settings: Settings, env: jinja2.Environment, *,
                  get_store: Callable[[], Awaitable[Store]] | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None,
+                 at_loop_end: Callable[[Callable[[], Awaitable[None]]], None] | None = None) -> None:
         from .desk_feedback import Feedback
         from .desk_requests import Requests
 
@@ -75,6 +76,7 @@ class Desk:
         self.limits = RateLimits(settings)
         self.clock: Callable[[], datetime] = clock or _now
         self._get_store = get_store  # None: the desk opens (and closes) a store of its own
+        self._at_loop_end = at_loop_end  # with a shared store: stop the worker before it closes
         self.app: Any = None  # the Portal, for url_path_for; set by create_portal
         self.seen_root: str | None = None  # a local demo's own URL, for mail links without base_url
         self.requests = Requests(self)
@@ -86,6 +88,8 @@ class Desk:
         self._group: GroupCommit | None = None
         self._worker: OutboxWorker | None = None
         self._opening: asyncio.Lock | None = None
+        self._queued = False  # an outbox row was written since the worker was last woken
+        self._signers: dict[str, Signer] = {}
         self._key = hashlib.blake2b(settings.secret_keys[0].encode(), digest_size=32, person=b"ss-desk").digest()
 
     # -- pieces built on first use --------------------------------------------------------
@@ -112,7 +116,10 @@ class Desk:
         self._mailer = value
 
     def signer(self, purpose: str) -> Signer:
-        return Signer(self.settings.secret_keys, purpose)
+        signer = self._signers.get(purpose)
+        if signer is None:  # building one derives keys: keep one per purpose
+            signer = self._signers[purpose] = Signer(self.settings.secret_keys, purpose)
+        return signer
 
     def hash(self, value: str, size: int = 16) -> str:
         """A keyed hash (visitor ids, email addresses in tokens): stable, not reversible."""
@@ -155,6 +162,8 @@ class Desk:
         )
         self._store = store
         self._worker.start()
+        if self._at_loop_end is not None:
+            self._at_loop_end(self.close)
 
     async def open(self) -> None:
         """Open the store now (the portal's lifespan calls this at start-up)."""
@@ -195,6 +204,7 @@ class Desk:
             extra = {k: v for k, v in kwargs.items() if k not in ("request", "feedback")}
             payload = webhook_payload(f"evt_{secrets.token_hex(12)}", hook, {**data, **extra}, self.clock().isoformat())
             await enqueue(conn, "webhook", payload)
+            self._queued = True
         return (hook, kwargs)
 
     def wake(self) -> None:
@@ -208,8 +218,9 @@ class Desk:
 
         for hook, kwargs in effects:
             call_hook(self.hooks, hook, **kwargs)
-        if self._worker is not None:
-            self._worker.wake()
+        if self._queued:  # only when an outbox row was written: a vote alone must not wake it
+            self._queued = False
+            self.wake()
 
     async def mail(self, conn: AsyncConnection, template: str, to: str, context: dict[str, Any], **extra: Any) -> None:
         """Inside a write: render ``mail/<template>`` and queue it for ``to``."""
@@ -221,6 +232,7 @@ class Desk:
         domain = (self.settings.mail_from.rpartition("@")[2].rstrip(">").strip() or "selfservice.invalid")
         payload = {"to": to, "message_id": make_msgid(domain=domain), **rendered, **extra}
         await enqueue(conn, "mail", payload)
+        self._queued = True
 
     async def _deliver(self, item: OutboxItem) -> None:
         if item.kind == "mail":
@@ -301,7 +313,7 @@ class Desk:
 
     def check_access_key(self, key: str | None) -> tuple[str, str] | None:
         """(reference, email hash) from a valid key, else None."""
-        data = self.signer("request-access").try_loads(key, max_age=ACCESS_MAX_AGE.total_seconds())
+        data = self.signer("request-access").try_loads(key, max_age=int(ACCESS_MAX_AGE.total_seconds()))
         if isinstance(data, list) and len(data) == 2 and all(isinstance(x, str) for x in data):
             return data[0], data[1]
         return None

@@ -53,11 +53,20 @@ class Feedback:
 
     async def vote(self, page_kind: str, page_slug: str, visitor_id: str, helpful: bool) -> int:
         """Record or change a vote; returns its id (the receipt)."""
-        from .feedback import vote_work
+        from .batch import Bulk
+        from .feedback import votes_many
 
-        event = {"type": "vote", "page_kind": page_kind, "page_slug": page_slug, "helpful": helpful}
-        work = vote_work(page_kind, page_slug, self.visitor_hash(visitor_id), helpful)
-        return int(await self._write(work, lambda vote_id: {**event, "id": vote_id}))
+        desk = self.desk
+
+        async def many(conn: AsyncConnection, items: list[Any]) -> list[tuple[int, Effect]]:
+            ids = await votes_many(conn, items)  # the whole batch's votes in one statement
+            return [(vote_id, await desk.emit(conn, "feedback_created", feedback={
+                "type": "vote", "page_kind": kind, "page_slug": slug, "helpful": helpful, "id": vote_id}))
+                for vote_id, (kind, slug, _, helpful) in zip(ids, items, strict=True)]
+
+        vote_id, effect = await desk.write(Bulk("vote", (page_kind, page_slug, self.visitor_hash(visitor_id), helpful), many))
+        desk.fire([effect])
+        return int(vote_id)
 
     async def vote_details(self, page_kind: str, page_slug: str, visitor_id: str, reason: str | None,
                            comment: str | None) -> int | None:

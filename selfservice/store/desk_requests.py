@@ -71,10 +71,11 @@ class Requests:
         if topic not in self.desk.settings.request_topics:
             raise ValueError(f"unknown topic {topic!r}; Settings.request_topics has {', '.join(self.desk.settings.request_topics)}")
         desk = self.desk
+        scoped = f"request-{kind}:{idempotency_key}" if idempotency_key else None  # one key, one form
 
         async def work(conn: AsyncConnection) -> tuple[str, bool, list[Effect]]:
-            if idempotency_key:
-                earlier = await claim_key(conn, idempotency_key, f"request-{kind}")
+            if scoped:
+                earlier = await claim_key(conn, scoped, f"request-{kind}")
                 if earlier is not None:
                     return earlier.ref, False, []
             record = await cases.create(
@@ -86,8 +87,8 @@ class Requests:
             if desk.settings.staff_email:
                 await desk.mail(conn, "staff_request", desk.settings.staff_email, context, reply_to=email)
             effects = [await desk.emit(conn, "request_created", request=record.public())]
-            if idempotency_key:
-                await settle_key(conn, idempotency_key, record.reference)
+            if scoped:
+                await settle_key(conn, scoped, record.reference)
             return record.reference, True, effects
 
         reference, created, effects = await desk.write(work)
@@ -284,7 +285,7 @@ class Requests:
 
         record, effects = await self.desk.write(work)
         self.desk.fire(effects)
-        return record  # type: ignore[no-any-return]
+        return record
 
     def _mail_context(self, record: RequestRecord) -> dict[str, Any]:
         from .cases import STATUS_LABELS

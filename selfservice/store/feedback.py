@@ -13,12 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, and_, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .engine import Store
 from .idempotency import claim_key, settle_key
 from .tables import deflections, request_events, requests, surveys, utcnow, votes
-from .upsert import upsert
+from . import upsert  # the function, via the package (see __init__: never `from .upsert import`)
 
 __all__ = [
     "EXPORTS",
@@ -32,6 +33,7 @@ __all__ = [
     "vote_details_work",
     "vote_of",
     "vote_work",
+    "votes_many",
 ]
 
 Work = Callable[[AsyncConnection], Awaitable[Any]]
@@ -67,6 +69,40 @@ def vote_work(page_kind: str, page_slug: str, visitor_hash: str, helpful: bool) 
         return int(row.id)
 
     return work
+
+
+VoteArgs = tuple[str, str, str, bool]  # page_kind, page_slug, visitor_hash, helpful
+
+
+async def votes_many(conn: AsyncConnection, items: list[VoteArgs]) -> list[int]:
+    """Record many votes with one ``INSERT … ON CONFLICT DO UPDATE … RETURNING``; the ids, in order.
+
+    Same rules as :func:`vote_work`: a changed answer clears its reason and comment, the same
+    answer again changes nothing. A batch naming one visitor and page twice is done one by one.
+    """
+    keys = [(kind, slug, visitor) for kind, slug, visitor, _ in items]
+    if len(set(keys)) != len(keys) or len(items) == 1:
+        return [int(await vote_work(*item)(conn)) for item in items]
+    now = utcnow()
+    rows = [{"page_kind": kind, "page_slug": slug, "visitor_hash": visitor, "helpful": helpful, "reason": None,
+             "comment": None, "created_at": now, "updated_at": now} for kind, slug, visitor, helpful in items]
+    dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(votes)
+    excluded = statement.excluded
+    statement = statement.on_conflict_do_update(
+        index_elements=list(_VOTE_KEY),
+        set_={"helpful": excluded.helpful, "reason": excluded.reason, "comment": excluded.comment,
+              "updated_at": excluded.updated_at},
+        where=votes.c.helpful != excluded.helpful,
+    ).returning(votes.c.id, votes.c.page_kind, votes.c.page_slug, votes.c.visitor_hash)
+    # A list of parameter sets: SQLAlchemy's "insertmanyvalues" sends it as multi-row
+    # statements whose compiled form is cached, whatever the batch size.
+    found = {(r.page_kind, r.page_slug, r.visitor_hash): int(r.id) for r in await conn.execute(statement, rows)}
+    for key in keys:  # the same answer as before: not updated, so not returned
+        if key not in found:
+            found[key] = int((await conn.execute(select(votes.c.id).where(
+                votes.c.page_kind == key[0], votes.c.page_slug == key[1], votes.c.visitor_hash == key[2]))).scalar_one())
+    return [found[key] for key in keys]
 
 
 def vote_details_work(page_kind: str, page_slug: str, visitor_hash: str, reason: str | None, comment: str | None) -> Work:
@@ -111,8 +147,9 @@ def survey_work(kind: str, score: int, comment: str | None, context: Mapping[str
     repeat returns the first answer's id instead of storing another. Returns (id, created)."""
 
     async def work(conn: AsyncConnection) -> tuple[int, bool]:
-        if key:
-            earlier = await claim_key(conn, key, f"survey-{kind}")
+        scoped = f"survey-{kind}:{key}" if key else None  # a key reused on another form is another key
+        if scoped:
+            earlier = await claim_key(conn, scoped, f"survey-{kind}")
             if earlier is not None:
                 return int(earlier.ref), False
         new = await conn.execute(
@@ -120,8 +157,8 @@ def survey_work(kind: str, score: int, comment: str | None, context: Mapping[str
             .returning(surveys.c.id)
         )
         survey_id = int(new.scalar_one())
-        if key:
-            await settle_key(conn, key, str(survey_id))
+        if scoped:
+            await settle_key(conn, scoped, str(survey_id))
         return survey_id, True
 
     return work

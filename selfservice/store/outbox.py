@@ -154,6 +154,8 @@ class OutboxWorker:
         store = await self._store()
         while True:
             when = now or self.clock()
+            if not await self._any_due(store, when):  # a read: no write lock, no fsync
+                return sent
             async with store.write() as conn:
                 items = await _claim(conn, when, batch, self.max_attempts)
             if not items:
@@ -161,6 +163,13 @@ class OutboxWorker:
             # A failure is retried from `when` + backoff, so this pass never takes it again.
             results = await asyncio.gather(*(self._attempt(store, item, when) for item in items))
             sent += sum(results)
+
+    async def _any_due(self, store: Store, when: datetime) -> bool:
+        async with store.read() as conn:
+            found = (await conn.execute(select(outbox.c.id).where(
+                outbox.c.sent_at.is_(None), outbox.c.next_attempt_at <= when, outbox.c.attempts < self.max_attempts,
+            ).limit(1))).first()
+        return found is not None
 
     async def _attempt(self, store: Store, item: OutboxItem, now: datetime) -> bool:
         async with self._limit:

@@ -286,7 +286,7 @@ _WRITE_ERRORS = {
     "429": {**_json_error("Too many submissions; wait `Retry-After` seconds"),
             "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}}},
 }
-_IDEMPOTENCY = _param("Idempotency-Key", {"type": "string", "minLength": 8, "maxLength": 128},
+_IDEMPOTENCY = _param("Idempotency-Key", {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{8,100}$"},
                       "Any unique string per submission: repeating it returns the first result", where="header")
 
 OPENAPI["paths"].update({

@@ -29,6 +29,8 @@ from starlette.routing import BaseRoute, Route
 
 from ..forms import (
     Field,
+    bad_idempotency_header,
+    json_type_errors,
     FormResult,
     check_csrf,
     form_tokens,
@@ -90,7 +92,7 @@ def desk_of(request: Request) -> Desk:
         # Links in mail come from Settings.base_url; only a local demo may use its own Host
         # header (anyone can send any Host header: that would put their links in our emails).
         desk.seen_root = f"{request.url.scheme}://{request.url.netloc}{root_path(request)}"
-    return desk  # type: ignore[no-any-return]
+    return desk
 
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -284,15 +286,17 @@ async def api_vote(request: Request) -> Response:
     except ValueError as exc:
         return json_error(400, str(exc))
     ref = page_ref(request, form.get("page"))
-    answer = form.get("helpful", "").strip().lower()
-    answer = {"true": "yes", "false": "no"}.get(answer, answer)
+    answer = form.get("helpful", "")  # read_form turned JSON true/false into "yes"/"no"
     errors: dict[str, str] = {}
     if ref is None:
         errors["page"] = "Name an article (article:<slug>) or a manual chapter (chapter:<manual>/<version>/<chapter>)."
     if answer not in REASONS:
-        errors["helpful"] = "Choose yes or no."
+        errors["helpful"] = "Choose true (helpful) or false."
     result = validate(form, _details_fields(answer if answer in REASONS else "no"))
+    if form.get("reason") and answer in REASONS and "reason" in result.errors:
+        result.errors["reason"] = f"reason must be one of {', '.join(REASONS[answer])} for this answer"
     errors.update(result.errors)
+    errors.update(json_type_errors(request, {"page": str, "helpful": bool, "reason": str, "comment": str}))
     if errors or ref is None:
         return json_error(422, "Please check the feedback.", errors)
     limited = desk.limits.hit("feedback", client_ip(request))
@@ -396,11 +400,15 @@ async def api_survey(request: Request) -> Response:
         form = await read_form(request)
     except ValueError as exc:
         return json_error(400, str(exc))
+    bad_key = bad_idempotency_header(request)
+    if bad_key:
+        return json_error(400, bad_key)
     token = form.get("token") or None
     data = desk.read_survey_token(kind, token) if token else None
     if token and data is None:
         return json_error(410, "This survey link has expired or is not valid.")
     result = validate(form, _survey_fields(kind))
+    result.errors.update(json_type_errors(request, {"score": int, "comment": str, "token": str}))
     if not result.ok:
         return json_error(422, "Please check the answer.", result.errors)
     limited = desk.limits.hit("feedback", client_ip(request))

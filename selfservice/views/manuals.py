@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from ..content import Article
+from ..i18n import translator
 from ..manuals import ATTACHMENT_TYPES, Manual
 from ..state import portal_state
 from .rendering import PageMeta, render, render_cached, url_builder
@@ -28,8 +29,9 @@ def _manual(request: Request) -> Manual | Response:
     state = portal_state(request)
     mid = request.path_params["manual"]
     versions = state.library.manuals.get(mid)
+    _ = translator(request).gettext
     if versions is None:
-        raise HTTPException(404, f"There is no manual called “{mid[:80]}”.")
+        raise HTTPException(404, _("There is no manual called “%(manual)s”.") % {"manual": mid[:80]})
     version = request.path_params.get("version", "latest")
     if version == "latest":
         version = next(m.version for m in versions.values() if m.is_latest)
@@ -38,7 +40,8 @@ def _manual(request: Request) -> Manual | Response:
         return RedirectResponse(target + (f"?{request.url.query}" if request.url.query else ""), status_code=302)
     manual = versions.get(version)
     if manual is None:
-        raise HTTPException(404, f"The {mid} manual has no version “{version[:40]}”. Versions: {', '.join(versions)}.")
+        raise HTTPException(404, _("The %(manual)s manual has no version “%(version)s”. Versions: %(versions)s.")
+                            % {"manual": mid, "version": version[:40], "versions": ", ".join(versions)})
     return manual
 
 
@@ -49,7 +52,7 @@ def _chapters(request: Request, manual: Manual) -> list[Article]:
 
 def _crumbs(request: Request, manual: Manual, here: str | None = None) -> list[tuple[str, str | None]]:
     url = url_builder(request)
-    crumbs: list[tuple[str, str | None]] = [("Home", url("home"))]
+    crumbs: list[tuple[str, str | None]] = [(translator(request).gettext("Home"), url("home"))]
     home = url("manual_home", manual=manual.id, version=manual.version)
     crumbs.append((f"{manual.title} {manual.version}", home if here else None))
     if here:
@@ -107,7 +110,8 @@ async def chapter(request: Request) -> Response:
     slug = f"{manual.key}/{stem}"
     art = state.library.chapters.get(slug)
     if art is None:
-        raise HTTPException(404, f"The {manual.title} {manual.version} has no chapter “{stem[:80]}”.")
+        raise HTTPException(404, translator(request).gettext("The %(manual)s %(version)s has no chapter “%(chapter)s”.")
+                            % {"manual": manual.title, "version": manual.version, "chapter": stem[:80]})
 
     def build():  # type: ignore[no-untyped-def]
         prev_slug, next_slug = manual.neighbours(slug)
@@ -136,13 +140,15 @@ async def print_view(request: Request) -> Response:
     if isinstance(manual, Response):
         return manual
     state = portal_state(request)
+    _ = translator(request).gettext
 
     def build():  # type: ignore[no-untyped-def]
+        title = _("%(manual)s %(version)s (print)") % {"manual": manual.title, "version": manual.version}
         return render(
             request,
             "manual_print.html",
-            page=PageMeta(f"{manual.title} {manual.version} (print) – {state.settings.site_name}", manual.description, noindex=True),
-            breadcrumbs=_crumbs(request, manual, "Print"),
+            page=PageMeta(f"{title} – {state.settings.site_name}", manual.description, noindex=True),
+            breadcrumbs=_crumbs(request, manual, _("Print")),
             manual=manual,
             chapters=[(a, print_html(a.body_html, i)) for i, a in enumerate(_chapters(request, manual), 1)],
         )
@@ -175,7 +181,7 @@ async def attachment(request: Request) -> Response:
         or suffix not in ATTACHMENT_TYPES
         or not path.is_file()
     ):
-        raise HTTPException(404, "There is no such file in this manual.")
+        raise HTTPException(404, translator(request).gettext("There is no such file in this manual."))
     headers = {
         "cache-control": "public, max-age=3600",
         "x-content-type-options": "nosniff",

@@ -1,15 +1,22 @@
-"""Content pages: home, category, article, and the error pages every route falls back to."""
+"""Content pages: home, category, article, and the error pages every route falls back to.
+
+Pages speak the request's locale (:mod:`selfservice.i18n`). An article is shown in the
+visitor's language when it has a translation (``refunds.de.md``), else in its own with a
+note saying so; lists show translated titles where there are some.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..caching import Prepared, respond
-from ..content import Article
+from ..content import Article, Library
+from ..i18n import N_, language_name, request_locale, same_language, translator
 from ..state import portal_state
 from .rendering import PageMeta, render, render_cached, root_path, url_builder
 from .seo import article_jsonld
@@ -19,14 +26,16 @@ __all__ = ["article", "category", "home", "http_error", "server_error"]
 log = logging.getLogger("selfservice")
 
 _TITLES = {
-    400: "Bad request",
-    404: "Page not found",
-    405: "Method not allowed",
-    413: "Request too large",
-    422: "Please check the form",
-    429: "Too many requests",
-    500: "Something went wrong",
+    400: N_("Bad request"),
+    404: N_("Page not found"),
+    405: N_("Method not allowed"),
+    413: N_("Request too large"),
+    422: N_("Please check the form"),
+    429: N_("Too many requests"),
+    500: N_("Something went wrong"),
 }
+_ERROR = N_("Error")
+_SORRY = N_("Sorry, something went wrong on our side. Please try again in a moment.")
 
 
 async def home(request: Request) -> Response:
@@ -34,20 +43,29 @@ async def home(request: Request) -> Response:
 
     def build() -> Prepared:
         lib = state.library
+        locale = request_locale(request)
+        _ = translator(request).gettext
         cats = []
         for cat in lib.sorted_categories():
-            cats.append(_CategoryView(cat.slug, cat.name, cat.description, cat.count, lib.in_category(cat.slug)[:5]))
-        popular = _featured(lib)
+            arts = _localized(lib, lib.in_category(cat.slug)[:5], locale)
+            cats.append(_CategoryView(cat.slug, cat.name, cat.description, cat.count, arts))
+        popular = _localized(lib, _featured(lib), locale)
+        site = state.settings.site_name
         return render(
             request,
             "home.html",
-            page=PageMeta(state.settings.site_name, f"Answers and help from {state.settings.site_name}."),
+            page=PageMeta(site, _("Answers and help from %(site)s.") % {"site": site}),
             categories=cats,
             popular=popular,
-            recent=lib.recent(6),
+            recent=_localized(lib, lib.recent(6), locale),
         )
 
     return render_cached(request, ("home",), build)
+
+
+def _localized(lib: Library, articles: list[Article], locale: str) -> list[Article]:
+    """Each article in ``locale`` where it is translated (same slug and URL)."""
+    return [lib.localized(a, locale) for a in articles]
 
 
 def _featured(lib):  # type: ignore[no-untyped-def]
@@ -71,18 +89,21 @@ async def category(request: Request) -> Response:
     state = portal_state(request)
     slug = request.path_params["slug"]
     cat = state.library.categories.get(slug)
+    _ = translator(request).gettext
     if cat is None or not cat.slugs:
-        raise HTTPException(404, f"There is no category called “{slug[:80]}”.")
+        raise HTTPException(404, _("There is no category called “%(slug)s”.") % {"slug": slug[:80]})
 
     def build() -> Prepared:
         url = url_builder(request)
+        lib = state.library
         return render(
             request,
             "category.html",
-            page=PageMeta(f"{cat.name} – {state.settings.site_name}", cat.description or f"Help articles about {cat.name}."),
-            breadcrumbs=[("Home", url("home")), (cat.name, None)],
+            page=PageMeta(f"{cat.name} – {state.settings.site_name}",
+                          cat.description or _("Help articles about %(topic)s.") % {"topic": cat.name}),
+            breadcrumbs=[(_("Home"), url("home")), (cat.name, None)],
             category=cat,
-            articles=state.library.in_category(slug),
+            articles=_localized(lib, lib.in_category(slug), request_locale(request)),
         )
 
     return render_cached(request, ("category", slug), build)
@@ -91,14 +112,20 @@ async def category(request: Request) -> Response:
 async def article(request: Request) -> Response:
     state = portal_state(request)
     slug = request.path_params["slug"]
-    art = state.library.articles.get(slug)
-    if art is None:
-        raise HTTPException(404, f"We couldn’t find an article at “{slug[:80]}”. It may have moved: try searching.")
+    original = state.library.articles.get(slug)
+    _ = translator(request).gettext
+    if original is None:
+        raise HTTPException(
+            404, _("We couldn’t find an article at “%(slug)s”. It may have moved: try searching.") % {"slug": slug[:80]}
+        )
 
     def build() -> Prepared:
         url = url_builder(request)
-        cat = state.library.categories.get(art.category)
-        crumbs: list[tuple[str, str | None]] = [("Home", url("home"))]
+        lib = state.library
+        locale = request_locale(request)
+        art = lib.localized(original, locale)
+        cat = lib.categories.get(original.category)
+        crumbs: list[tuple[str, str | None]] = [(_("Home"), url("home"))]
         if cat is not None:
             crumbs.append((cat.name, url("category", slug=cat.slug)))
         crumbs.append((art.title, None))
@@ -118,8 +145,11 @@ async def article(request: Request) -> Response:
             breadcrumbs=crumbs,
             article=art,
             category=cat,
-            related=state.library.related(art),
+            related=_localized(lib, lib.related(original), locale),
             jsonld=jsonld,
+            # "not available in Deutsch": the language asked for, when the article is not in it
+            missing_language=None if same_language(art.locale, locale) else language_name(locale),
+            article_language=language_name(art.locale, locale),
         )
 
     return render_cached(request, ("article", slug), build)
@@ -136,10 +166,21 @@ async def http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code
     if status in (204, 304) or status < 400:
         return Response(status_code=status, headers=exc.headers)
-    message = exc.detail if isinstance(exc.detail, str) and exc.detail != _default_phrase(status) else _TITLES.get(status, "Error")
-    if _is_api(request):
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != _default_phrase(status) else None
+    if _is_api(request):  # the API's messages stay in one language for the programs reading them
+        message = detail or _TITLES.get(status, _ERROR)
         return JSONResponse({"error": message, "status": status}, status_code=status, headers=exc.headers)
+    message = detail or _safe_gettext(request)(_TITLES.get(status, _ERROR))
     return _error_page(request, status, message, dict(exc.headers) if exc.headers else None)
+
+
+def _safe_gettext(request: Request) -> Callable[[str], str]:
+    """The request's gettext, or none: an error page must render whatever went wrong."""
+    try:
+        return translator(request).gettext
+    except Exception:  # pragma: no cover - only without a portal in the scope
+        log.exception("no catalog for the error page")
+        return str
 
 
 def _default_phrase(status: int) -> str:
@@ -152,7 +193,7 @@ def _default_phrase(status: int) -> str:
 
 
 def _error_page(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    title = _TITLES.get(status, "Error")
+    title = _safe_gettext(request)(_TITLES.get(status, _ERROR))
     try:
         template = "404.html" if status == 404 else "error.html"
         prepared = render(
@@ -176,9 +217,8 @@ def _error_page(request: Request, status: int, message: str, headers: dict[str, 
 
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    message = "Sorry, something went wrong on our side. Please try again in a moment."
     if _is_api(request):
-        return JSONResponse({"error": message, "status": 500}, status_code=500)
-    return _error_page(request, 500, message)
+        return JSONResponse({"error": _SORRY, "status": 500}, status_code=500)
+    return _error_page(request, 500, _safe_gettext(request)(_SORRY))
 
 

@@ -1,14 +1,14 @@
 """Rendering a page: the context every template gets, link fixing and the page cache.
 
-Every page template receives ``request``, ``site``, ``url``, ``asset_url``, ``page`` and
-``breadcrumbs`` (see docs/theming.md). Content pages (home, category, article) are cached
-as ready bytes per mount prefix and content generation, so templates for those pages must
-not show per-visitor data.
+Every page template receives ``request``, ``site``, ``url``, ``asset_url``, ``page``,
+``breadcrumbs``, ``locale`` and ``languages`` (see docs/theming.md). Content pages (home,
+category, article, manuals) are cached as ready bytes per mount prefix, content generation
+and locale, so templates for those pages must not show per-visitor data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -16,9 +16,10 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..state import PortalState, portal_state
 from ..caching import Prepared, prepare, respond
 from ..content import ROOT_MARKER
+from ..i18n import QUERY, languages, page_headers, request_locale
+from ..state import PortalState, portal_state
 
 __all__ = ["PageMeta", "SiteInfo", "absolute_root", "fix_links", "render", "render_cached", "root_path", "url_builder"]
 
@@ -67,12 +68,14 @@ def url_builder(request: Request) -> Callable[..., str]:
     return url
 
 
-def _canonical(state: PortalState, request: Request) -> str | None:
+def _canonical(state: PortalState, request: Request, locale: str) -> str | None:
+    """The page's address under ``base_url``; other languages than the default add ``?lang=``."""
     base = state.settings.base_url
     if not base:
         return None
     route_path = request.url.path[len(root_path(request)) :] if request.url.path.startswith(root_path(request)) else request.url.path
-    return base.rstrip("/") + (route_path or "/")
+    lang = "" if locale == state.settings.supported_locales[0] else "?" + urlencode({QUERY: locale})
+    return base.rstrip("/") + (route_path or "/") + lang
 
 
 def render(
@@ -82,12 +85,20 @@ def render(
     page: PageMeta,
     breadcrumbs: list[tuple[str, str | None]] | None = None,
     status: int = 200,
+    switcher_query: Mapping[str, str] | None = None,
     **context: Any,
 ) -> Prepared:
+    """Render a page in the request's locale.
+
+    ``switcher_query`` is the query string the language switcher's links keep; leave it
+    out for cached pages, which must not carry one visitor's query to the next.
+    """
     state = portal_state(request)
     root = root_path(request)
+    locale = request_locale(request)
+    supported = state.settings.supported_locales
     if page.canonical is None and status == 200:
-        page = PageMeta(page.title, page.description, _canonical(state, request), page.noindex)
+        page = PageMeta(page.title, page.description, _canonical(state, request, locale), page.noindex)
     html = state.env.get_template(template).render(
         request=request,
         site=SiteInfo(state.settings.site_name, state.settings.locale, state.settings.base_url),
@@ -95,14 +106,19 @@ def render(
         asset_url=lambda name: f"{root}/{state.assets.asset_url(name)}",
         page=page,
         breadcrumbs=breadcrumbs or [],
+        locale=locale,
+        languages=languages(request, supported, switcher_query),
         **context,
     )
-    return prepare(fix_links(html, root), "text/html; charset=utf-8", status)
+    return prepare(fix_links(html, root), "text/html; charset=utf-8", status, page_headers(locale, supported))
 
 
 def render_cached(request: Request, key: tuple[object, ...], build: Callable[[], Prepared]) -> Response:
-    """Serve a content page from the page cache, rendering it on the first request."""
+    """Serve a content page from the page cache, rendering it on the first request.
+
+    The key includes the request's locale: one copy of the page per language.
+    """
     state = portal_state(request)
-    full_key = (state.generation, root_path(request), *key)
+    full_key = (state.generation, root_path(request), request_locale(request), *key)
     prepared = state.cache.get_or_render(full_key, build)
     return respond(request, prepared, max_age=state.settings.html_max_age)

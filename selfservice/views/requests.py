@@ -28,7 +28,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..forms import Field, FormResult, check_csrf, form_tokens, idempotency_key, is_bot, json_error, read_form, validate
+from ..forms import (
+    Field,
+    FormResult,
+    bad_idempotency_header,
+    check_csrf,
+    form_tokens,
+    idempotency_key,
+    is_bot,
+    json_error,
+    json_type_errors,
+    read_form,
+    validate,
+)
 from ..ratelimit import client_ip
 from ..references import parse as parse_reference
 from ..state import portal_state
@@ -183,7 +195,9 @@ async def api_suggest(request: Request) -> Response:
     form = request.query_params.get("form", "contact")
     if form not in KIND_TITLES:
         return json_error(400, "form must be contact or complaint.")
-    q = request.query_params.get("q", "")
+    q = request.query_params.get("q")
+    if q is None:
+        return json_error(400, "Give the subject typed so far as q.")
     if len(q) > 1000:
         return json_error(400, "The subject is too long.")
     limited = desk.limits.hit("feedback", client_ip(request))
@@ -376,11 +390,16 @@ async def api_create(request: Request) -> Response:
         form = await read_form(request)
     except ValueError as exc:
         return json_error(400, str(exc))
+    bad_key = bad_idempotency_header(request)
+    if bad_key:
+        return json_error(400, bad_key)
     kind = form.get("kind", "contact")
     if kind not in KIND_TITLES:
         return json_error(422, "Please check the request.", {"kind": "Choose contact or complaint."})
     result = validate(form, request_fields(desk, kind))
     _clean_order_ref(result)
+    result.errors.update(json_type_errors(request, {name: str for name in (
+        "kind", "topic", "subject", "message", "outcome", "email", "order_ref")}))
     if not result.ok:
         return json_error(422, "Please check the request.", result.errors)
     limited = desk.limits.hit("requests", client_ip(request)) or desk.limits.hit("email", result.values["email"])

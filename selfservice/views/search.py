@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..caching import respond
+from ..i18n import request_locale, translator
 from ..state import portal_state
 from .rendering import PageMeta, render, url_builder
 
@@ -46,12 +47,13 @@ def parse_int(request: Request, name: str, default: int, lo: int, hi: int) -> in
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
+    _ = translator(request).gettext
     try:
         value = int(raw)
     except ValueError:
-        raise HTTPException(400, f"“{name}” must be a whole number.") from None
+        raise HTTPException(400, _("“%(name)s” must be a whole number.") % {"name": name}) from None
     if not lo <= value <= hi:
-        raise HTTPException(400, f"“{name}” must be between {lo} and {hi}.")
+        raise HTTPException(400, _("“%(name)s” must be between %(lo)s and %(hi)s.") % {"name": name, "lo": lo, "hi": hi})
     return value
 
 
@@ -66,7 +68,7 @@ async def search_page(request: Request) -> Response:
     prev_url = next_url = None
     if query:
         raw = await _run_search(state, query, size, (page_number - 1) * size, filters)
-        results = _view(request, raw)
+        results = _view(request, raw, request_locale(request))
         page_count = max(1, math.ceil(results.total / size))
         url = url_builder(request)
         base = {"q": query, **{k: v for k, v in filters.items() if v}}
@@ -74,12 +76,14 @@ async def search_page(request: Request) -> Response:
             prev_url = url("search", _query={**base, "page": page_number - 1})
         if page_number < page_count:
             next_url = url("search", _query={**base, "page": page_number + 1})
-    title = f"Search results for “{query}”" if query else "Search"
+    _ = translator(request).gettext
+    title = _("Search results for “%(query)s”") % {"query": query} if query else _("Search")
     prepared = render(
         request,
         "search.html",
         page=PageMeta(f"{title} – {state.settings.site_name}", noindex=True),
-        breadcrumbs=[("Home", url_builder(request)("home")), ("Search", None)],
+        breadcrumbs=[(_("Home"), url_builder(request)("home")), (_("Search"), None)],
+        switcher_query=dict(request.query_params),
         query=query,
         results=results,
         page_number=page_number,
@@ -90,7 +94,8 @@ async def search_page(request: Request) -> Response:
     return respond(request, prepared, max_age=0, private=True)
 
 
-def _view(request: Request, raw: Any) -> ResultsView:
+def _view(request: Request, raw: Any, locale: str) -> ResultsView:
+    """Hits as the template shows them; an article's title and summary in ``locale`` where translated."""
     lib = portal_state(request).library
     root = str(request.scope.get("root_path", "")).rstrip("/")
     hits = []
@@ -102,6 +107,10 @@ def _view(request: Request, raw: Any) -> ResultsView:
             m = lib.manuals.get(mid, {}).get(version)
             manual = f"{m.title} {m.version}" if m else doc.manual
         url = root + (doc.url_path if doc is not None else f"/a/{h.slug}")
+        shown = lib.localized(doc, locale) if doc is not None and not doc.manual else doc
+        if shown is not None and shown is not doc:  # the snippet stays: it quotes the text that matched
+            hits.append(HitView(h.slug, shown.title, shown.summary, h.category, h.score, h.snippet, url, manual))
+            continue
         hits.append(HitView(h.slug, h.title, h.summary, h.category, h.score, h.snippet, url, manual))
     return ResultsView(raw.total, hits, raw.message, raw.suggestion)
 
