@@ -66,6 +66,9 @@ Backend = Literal["sqlite", "postgresql"]
 WRITE_LOCK_TIMEOUT = 10.0
 """Seconds a writer waits for another process's write lock before :class:`StoreError`."""
 
+CLOSE_GRACE = 2.0
+"""Seconds :meth:`Store.close` waits for connections still in use to be handed back."""
+
 # Any fixed 64-bit number works; it only has to be the same in every process.
 _PG_WRITE_LOCK = 0x5E1F_5E7C_0000_0001
 _WRITE_OPTION = "selfservice_write"
@@ -253,7 +256,18 @@ class Store:
         return Health(error is None, self.backend, revision, _ms_since(start), error)
 
     async def close(self) -> None:
-        """Close every pooled connection: call it at shutdown so SQLite checkpoints its WAL."""
+        """Close every pooled connection: call it at shutdown so SQLite checkpoints its WAL.
+
+        Connections still checked out are waited for (up to ``CLOSE_GRACE`` seconds) first:
+        a task cancelled at shutdown hands its connection back from a shielded close a moment
+        after the task itself ends, and a connection handed back to a pool that was already
+        disposed would never be closed.
+        """
+        pool: Any = self.engine.pool
+        checked_out = getattr(pool, "checkedout", lambda: 0)
+        deadline = time.monotonic() + CLOSE_GRACE
+        while checked_out() and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
         await self.engine.dispose()
 
     async def __aenter__(self) -> Store:
