@@ -197,6 +197,9 @@ async def api_suggest(request: Request) -> Response:
     (:func:`selfservice.views.search.autocomplete`: from memory, nothing recorded).
     """
     form = request.query_params.get("form", "search")
+    from .search import parse_int
+
+    parse_int(request, "limit", 8, 1, 20)  # autocomplete's; checked for every form (a bad one is a 400)
     if form == "search":
         from .search import autocomplete
 
