@@ -54,12 +54,13 @@ def test_answer_box_sits_above_the_results_and_links_to_the_section(served: tupl
     _, client = served
     page = client.get("/search", params={"q": REFUND_Q})
     assert page.status_code == 200
-    box = re.search(r'<aside class="ss-answer" aria-labelledby="ss-answer-title">(.*?)</aside>', page.text, re.S)
-    assert box and page.text.index("ss-answer") < page.text.index('class="ss-results"')
+    box = re.search(r'<aside class="ss-notice" id="ss-answer" aria-labelledby="ss-answer-title">(.*?)</aside>',
+                    page.text, re.S)
+    assert box and page.text.index('id="ss-answer"') < page.text.index('class="ss-results"')
     assert 'href="/a/refunds#how-refunds-work"' in box.group(1) and "How long this takes" in box.group(1)
-    assert "ss-answer" not in client.get("/search", params={"q": "refund"}).text  # not sure: no box
+    assert 'id="ss-answer"' not in client.get("/search", params={"q": "refund"}).text  # not sure: no box
     filtered = client.get("/search", params={"q": REFUND_Q, "category": "billing-and-payments"})
-    assert "ss-answer__text" not in filtered.text  # an answer ignores filters, so none is shown with them
+    assert 'id="ss-answer"' not in filtered.text  # an answer ignores filters, so none is shown with them
 
 
 def test_api_answer_gives_the_passage_or_null(served: tuple[Portal, TestClient]) -> None:
@@ -84,7 +85,7 @@ def test_answer_text_is_escaped(tmp_path: Path) -> None:
     portal = portal_for(tmp_path / "data", {}, content_dirs=[tmp_path / "content"])
     with TestClient(portal) as client:
         page = client.get("/search", params={"q": "zeppelin quokka markup"}).text
-        box = re.search(r'<p class="ss-answer__text">(.*?)</p>', page, re.S)
+        box = re.search(r'<p id="ss-answer-text">(.*?)</p>', page, re.S)
         assert box and "<script>" not in box.group(1) and "&lt;script&gt;" in box.group(1)
 
 
@@ -94,17 +95,18 @@ def test_answer_text_is_escaped(tmp_path: Path) -> None:
 def test_facets_count_matches_and_their_links_add_and_remove_filters(served: tuple[Portal, TestClient]) -> None:
     portal, client = served
     page = client.get("/search", params={"q": "password"}).text
-    nav = re.search(r'<nav class="ss-facets" aria-labelledby="ss-facets-title">(.*?)</nav>', page, re.S)
+    nav = re.search(r'<nav id="ss-facets" aria-labelledby="ss-facets-title">(.*?)</nav>', page, re.S)
     assert nav and 'id="ss-facets-title"' in nav.group(1) and "aria-current" not in nav.group(1)
     name = portal.ss.library.categories["account-and-sign-in"].name
-    link = re.search(r'<a class="ss-facet" href="([^"]+)">' + re.escape(html.escape(name)) +
-                     r' <span class="ss-facet__count">\((\d+)\)</span>', nav.group(1))
+    link = re.search(r'<a class="ss-tag" href="([^"]+)">' + re.escape(html.escape(name)) +
+                     r' <span class="ss-meta">\((\d+)\)</span>', nav.group(1))
     assert link and link.group(2) == "6"
     href = html.unescape(link.group(1))
     assert href == "/search?q=password&category=account-and-sign-in"
     narrowed = client.get(href).text
     assert re.search(r"\b6 results for", narrowed)
-    active = re.search(r'<a class="ss-facet ss-facet--active" href="([^"]+)" aria-current="true">', narrowed)
+    active = re.search(r'<a class="ss-tag" href="([^"]+)" aria-current="true"><span aria-hidden="true">✕ </span>'
+                       r'<span class="ss-sr-only">Remove filter: </span>' + re.escape(html.escape(name)), narrowed)
     assert active and html.unescape(active.group(1)) == "/search?q=password"
     assert 'name="category" value="account-and-sign-in"' in narrowed  # the search box keeps the filter
     api = client.get("/api/search", params={"q": "password", "category": "account-and-sign-in", "facets": "true"}).json()
