@@ -133,7 +133,11 @@ class SearchLog:
         """Write everything queued so far (opening the store if needed); never raises."""
         task = self._task
         if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
-            await asyncio.shield(task)
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                if not task.cancelled():  # this caller was cancelled, not the writer
+                    raise
         if self._queue:
             await self._drain()
 

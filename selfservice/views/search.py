@@ -117,7 +117,7 @@ def parse_filters(request: Request) -> dict[str, str | None]:
 def record_search(request: Request, query: str, total: int) -> str | None:
     """Queue the search for analytics; its key for click-through links. Never raises."""
     desk = getattr(request.scope.get("app"), "desk", None)
-    if desk is None:
+    if desk is None or request.method == "HEAD":  # a HEAD is a link checker, not a customer
         return None
     try:
         key: str | None = desk.searches.record(query, total, request_locale(request))
