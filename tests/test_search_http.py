@@ -25,10 +25,17 @@ from tests.test_feedback import db_settings, portal_for  # noqa: F401
 REFUND_Q = "how long does a refund take"
 
 
+def settled(client: TestClient, portal: Portal) -> None:
+    """Wait for the outbox worker's first pass: a test this short would otherwise shut the
+    portal down while that pass is still reading the database (stop() cancels it)."""
+    client.portal.call(portal.desk.worker.idle.wait)  # type: ignore[union-attr]
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Portal, TestClient]]:
     portal = portal_for(tmp_path, {})
     with TestClient(portal) as client:
+        settled(client, portal)
         yield portal, client
 
 
@@ -84,6 +91,7 @@ def test_answer_text_is_escaped(tmp_path: Path) -> None:
         "\n## Other\n\nNothing else.\n", encoding="utf-8")
     portal = portal_for(tmp_path / "data", {}, content_dirs=[tmp_path / "content"])
     with TestClient(portal) as client:
+        settled(client, portal)
         page = client.get("/search", params={"q": "zeppelin quokka markup"}).text
         box = re.search(r'<p id="ss-answer-text">(.*?)</p>', page, re.S)
         assert box and "<script>" not in box.group(1) and "&lt;script&gt;" in box.group(1)
@@ -152,6 +160,7 @@ def test_autocomplete_offers_titles_then_popular_queries(served: tuple[Portal, T
 def test_searches_and_clicks_are_recorded_without_ip_addresses(tmp_path: Path, db_settings: dict[str, Any]) -> None:
     portal = portal_for(tmp_path, db_settings, page_size=2)
     with TestClient(portal) as client:
+        settled(client, portal)
         page = client.get("/search", params={"q": "  Password "}, headers={"x-forwarded-for": "203.0.113.9"}).text
         links = re.findall(r'<h2 class="ss-result__title"><a href="([^"]+)">', page)
         first = html.unescape(links[0])

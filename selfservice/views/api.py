@@ -7,6 +7,7 @@ widget shows them on the host's pages, not under the portal's mount.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -16,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from ..caching import prepare, respond
 from ..content import Article
 from ..state import portal_state
-from .rendering import absolute_root, fix_links, url_builder
+from .rendering import absolute_root, fix_links
 from .search import answer_view, parse_filters, parse_int, record_search
 
 __all__ = ["OPENAPI", "answer", "article", "articles", "openapi", "search"]
@@ -71,7 +72,6 @@ async def search(request: Request) -> Response:
     res = await run_in_threadpool(state.index.search, q, limit=limit, offset=offset, facets=with_facets, **filters)
     key = record_search(request, q, res.total) if offset == 0 else None
     lib = state.library
-    click = url_builder(request)
 
     def url_of(slug: str) -> str:
         doc = lib.document(slug)
@@ -81,8 +81,8 @@ async def search(request: Request) -> Response:
         out = {"slug": h.slug, "title": h.title, "url": url_of(h.slug), "snippet": h.snippet,
                "score": round(float(h.score), 4), "category": h.category, "summary": h.summary}
         if key is not None and lib.document(h.slug) is not None:
-            path = click("search_click", key=key, _query={"to": h.slug, "rank": rank})
-            out["click_url"] = root + path[len(str(request.scope.get("root_path", "")).rstrip("/")):]
+            query = urlencode({"to": h.slug, "rank": rank})
+            out["click_url"] = f"{root}{request.scope['app'].url_path_for('search_click', key=key)}?{query}"
         return out
 
     data: dict[str, Any] = {
