@@ -99,6 +99,7 @@ class Settings:
     complaint_target_days: int = 10
     reopen_days: int = 14
     feedback_retention_days: int | None = 730
+    search_retention_days: int | None = 365
     webhook_url: str | None = None
     webhook_secret: str | None = None
     outbox_max_attempts: int = 10
@@ -331,6 +332,8 @@ class Settings:
         ]
         if self.feedback_retention_days is not None:
             numbers.append(("feedback_retention_days", 1, 36_500))
+        if self.search_retention_days is not None:
+            numbers.append(("search_retention_days", 1, 36_500))
         for name, lo, hi in numbers:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:

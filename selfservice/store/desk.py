@@ -14,6 +14,8 @@ The services:
 * ``desk.requests`` (:class:`~.desk_requests.Requests`, also ``portal.requests``) — contact
   requests and complaints, including the staff API.
 * ``desk.feedback`` (:class:`~.desk_feedback.Feedback`) — votes, surveys, suggestions.
+* ``desk.searches`` (:class:`~.desk_search.SearchLog`) — search analytics, queued in memory
+  and written in the background; popular queries for autocomplete.
 * ``desk.worker`` — the outbox worker delivering mail and webhooks, started with the store.
 * ``desk.hooks`` — the pluggy plugin manager (``Settings.plugins`` registered).
 
@@ -70,6 +72,7 @@ class Desk:
                  at_loop_end: Callable[[Callable[[], Awaitable[None]]], None] | None = None) -> None:
         from .desk_feedback import Feedback
         from .desk_requests import Requests
+        from .desk_search import SearchLog
 
         self.settings = settings
         self.env = env
@@ -81,6 +84,7 @@ class Desk:
         self.seen_root: str | None = None  # a local demo's own URL, for mail links without base_url
         self.requests = Requests(self)
         self.feedback = Feedback(self)
+        self.searches = SearchLog(self)
         self._pm: pluggy.PluginManager | None = None
         self._mailer: Mailer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -164,13 +168,24 @@ class Desk:
         self._worker.start()
         if self._at_loop_end is not None:
             self._at_loop_end(self.close)
+        self.searches.kick()  # searches recorded before the store was open
 
     async def open(self) -> None:
         """Open the store now (the portal's lifespan calls this at start-up)."""
         await self.store()
 
+    @property
+    def ready(self) -> bool:
+        """Whether the store is open in the running event loop (writes need no opening)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        return self._store is not None and self._loop is loop
+
     async def close(self) -> None:
         """Stop the worker and close the store (the portal's lifespan calls this at shutdown)."""
+        await self.searches.close()  # queued search events first, while the store is open
         worker, store = self._worker, self._store
         self._worker = self._store = self._group = None
         self._loop = None

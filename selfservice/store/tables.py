@@ -131,10 +131,15 @@ search_events = Table(
     Column("clicked_slug", String(200)),
     Column("clicked_rank", Integer),
     Column("session_hash", String(64)),
+    Column("event_key", String(32)),
     Index(None, "created_at"),
     Index(None, "clicked_slug"),
+    Index(None, "event_key"),
 )
-"""One search (and, once the customer clicks, the result they chose). Never an IP address."""
+"""One search (and, once the customer clicks, the result they chose). Never an IP address.
+
+``event_key`` (added in 0004) is the random key of the search's click-through links, so a
+click finds its search row (see :mod:`selfservice.store.search_events`)."""
 
 votes = Table(
     "votes",

@@ -7,6 +7,7 @@ widget shows them on the host's pages, not under the portal's mount.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -17,9 +18,9 @@ from ..caching import prepare, respond
 from ..content import Article
 from ..state import portal_state
 from .rendering import absolute_root, fix_links
-from .search import parse_int
+from .search import answer_view, parse_filters, parse_int, record_search
 
-__all__ = ["OPENAPI", "article", "articles", "openapi", "search"]
+__all__ = ["OPENAPI", "answer", "article", "articles", "openapi", "search"]
 
 
 def _json(request: Request, data: Any, *, max_age: int = 0) -> Response:
@@ -41,46 +42,73 @@ def _summary(a: Article, root: str) -> dict[str, Any]:
     }
 
 
-async def search(request: Request) -> Response:
-    state = portal_state(request)
+def _query(request: Request) -> str:
     q = request.query_params.get("q", "")
-    if len(q) > 4 * state.settings.max_query_length:
+    if len(q) > 4 * portal_state(request).settings.max_query_length:
         raise HTTPException(400, "The query is too long.")
+    return q
+
+
+def _flag(request: Request, name: str) -> bool:
+    raw = request.query_params.get(name, "false").lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise HTTPException(400, f"{name} must be true or false.")
+    return raw in ("true", "1")
+
+
+async def search(request: Request) -> Response:
+    """``GET /api/search``: a page of results; the first page of a search is recorded, and
+    its hits carry a ``click_url`` that records the click on the way to the article."""
+    state = portal_state(request)
+    q = _query(request)
     limit = parse_int(request, "limit", 10, 1, 50)
     offset = parse_int(request, "offset", 0, 0, 10_000)
-    category = request.query_params.get("category") or None
-    tag = request.query_params.get("tag") or None
+    filters = parse_filters(request)
+    with_facets = _flag(request, "facets")
     root = absolute_root(request)
     if not q.strip():
-        return _json(request, {"query": q, "total": 0, "results": [], "message": None, "suggestion": None})
-    res = await run_in_threadpool(state.index.search, q, limit=limit, offset=offset, category=category, tag=tag)
+        empty: dict[str, Any] = {"query": q, "total": 0, "results": [], "message": None, "suggestion": None}
+        return _json(request, {**empty, "facets": {"category": [], "tag": [], "manual": []}} if with_facets else empty)
+    res = await run_in_threadpool(state.index.search, q, limit=limit, offset=offset, facets=with_facets, **filters)
+    key = record_search(request, q, res.total) if offset == 0 else None
     lib = state.library
 
     def url_of(slug: str) -> str:
         doc = lib.document(slug)
         return root + (doc.url_path if doc is not None else f"/a/{slug}")
 
-    return _json(
-        request,
-        {
-            "query": res.query,
-            "total": res.total,
-            "results": [
-                {
-                    "slug": h.slug,
-                    "title": h.title,
-                    "url": url_of(h.slug),
-                    "snippet": h.snippet,
-                    "score": round(float(h.score), 4),
-                    "category": h.category,
-                    "summary": h.summary,
-                }
-                for h in res.hits
-            ],
-            "message": res.message,
-            "suggestion": res.suggestion,
-        },
-    )
+    def hit(rank: int, h: Any) -> dict[str, Any]:
+        out = {"slug": h.slug, "title": h.title, "url": url_of(h.slug), "snippet": h.snippet,
+               "score": round(float(h.score), 4), "category": h.category, "summary": h.summary}
+        if key is not None and lib.document(h.slug) is not None:
+            query = urlencode({"to": h.slug, "rank": rank})
+            out["click_url"] = f"{root}{request.scope['app'].url_path_for('search_click', key=key)}?{query}"
+        return out
+
+    data: dict[str, Any] = {
+        "query": res.query,
+        "total": res.total,
+        "results": [hit(rank, h) for rank, h in enumerate(res.hits, start=offset + 1)],
+        "message": res.message,
+        "suggestion": res.suggestion,
+    }
+    if with_facets and res.facets is not None:
+        data["facets"] = {name: [{"value": fc.value, "count": fc.count} for fc in getattr(res.facets, name)]
+                          for name in ("category", "tag", "manual")}
+    return _json(request, data)
+
+
+async def answer(request: Request) -> Response:
+    """``GET /api/answer?q=``: the passage that answers the question, or null when not sure."""
+    state = portal_state(request)
+    if "q" not in request.query_params:
+        raise HTTPException(400, "Give the question as q.")
+    q = _query(request)
+    found = await run_in_threadpool(state.index.answer, q) if q.strip() else None
+    shown = answer_view(request, found, absolute_root(request)) if found is not None else None
+    body = None if shown is None else {"slug": shown.slug, "title": shown.title, "heading": shown.heading,
+                                       "url": shown.url, "text": shown.text}
+    return _json(request, {"query": q, "answer": body})
 
 
 async def articles(request: Request) -> Response:
@@ -138,13 +166,37 @@ OPENAPI: dict[str, Any] = {
                     _param("q", {"type": "string", "maxLength": 2048}, "Words, \"phrases\", -exclude, OR, prefix*"),
                     _param("limit", {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}, "Results per page"),
                     _param("offset", {"type": "integer", "minimum": 0, "maximum": 10000, "default": 0}, "Results to skip"),
-                    _param("category", {"type": "string"}, "Only this category"),
-                    _param("tag", {"type": "string"}, "Only articles with this tag"),
+                    _param("category", {"type": "string", "maxLength": 200}, "Only this category"),
+                    _param("tag", {"type": "string", "maxLength": 200}, "Only articles with this tag"),
+                    _param("locale", {"type": "string", "maxLength": 200}, "Only articles in this language"),
+                    _param("manual", {"type": "string", "maxLength": 200}, "Only chapters of this manual (<id>/<version>)"),
+                    _param("facets", {"type": "boolean", "default": False}, "Also count all matches per category, tag and manual"),
                 ],
                 "responses": {
                     "200": {
                         "description": "Ranked results",
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SearchResults"}}},
+                    },
+                    **_ERR_RESPONSES,
+                },
+            }
+        },
+        "/api/answer": {
+            "get": {
+                "operationId": "answer",
+                "summary": "The passage that answers a question, when the index is confident",
+                "parameters": [_param("q", {"type": "string", "maxLength": 2048}, "The question", True)],
+                "responses": {
+                    "200": {
+                        "description": "The answer, or null",
+                        "content": {"application/json": {"schema": {
+                            "type": "object",
+                            "required": ["query", "answer"],
+                            "properties": {
+                                "query": {"type": "string"},
+                                "answer": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Answer"}]},
+                            },
+                        }}},
                     },
                     **_ERR_RESPONSES,
                 },
@@ -207,6 +259,24 @@ OPENAPI: dict[str, Any] = {
                     "score": {"type": "number"},
                     "category": {"type": "string"},
                     "summary": {"type": "string"},
+                    "click_url": {"type": "string", "description": "Opens the article and records the click "
+                                                                    "(first page of a recorded search only)"},
+                },
+            },
+            "FacetCounts": {
+                "type": "array",
+                "items": {"type": "object", "required": ["value", "count"],
+                          "properties": {"value": {"type": "string"}, "count": {"type": "integer", "minimum": 0}}},
+            },
+            "Answer": {
+                "type": "object",
+                "required": ["slug", "title", "heading", "url", "text"],
+                "properties": {
+                    "slug": {"type": "string"},
+                    "title": {"type": "string"},
+                    "heading": {"type": ["string", "null"], "description": "The section's heading"},
+                    "url": {"type": "string", "description": "The article, with #anchor of the section"},
+                    "text": {"type": "string", "description": "Plain text: escape it"},
                 },
             },
             "SearchResults": {
@@ -218,6 +288,12 @@ OPENAPI: dict[str, Any] = {
                     "results": {"type": "array", "items": {"$ref": "#/components/schemas/SearchHit"}},
                     "message": {"type": ["string", "null"]},
                     "suggestion": {"type": ["string", "null"]},
+                    "facets": {
+                        "type": "object",
+                        "description": "With facets=true: counts over all matches",
+                        "required": ["category", "tag", "manual"],
+                        "properties": {name: {"$ref": "#/components/schemas/FacetCounts"} for name in ("category", "tag", "manual")},
+                    },
                 },
             },
             "ArticleSummary": {
@@ -337,15 +413,25 @@ OPENAPI["paths"].update({
     "/api/suggest": {
         "get": {
             "operationId": "suggest",
-            "summary": "Articles that may answer a contact or complaint subject while it is typed",
+            "summary": "Autocomplete for the search box, or articles for a contact or complaint subject",
+            "description": "Without form (or form=search): titles whose words start with what was typed, and "
+                           "popular queries (`queries`), from memory, cacheable for a minute. With form=contact "
+                           "or form=complaint: articles that may answer the subject being typed (rate limited); "
+                           "their `url` records the click.",
             "parameters": [
-                _param("q", {"type": "string", "maxLength": 1000}, "The subject so far", True),
-                _param("form", {"type": "string", "enum": ["contact", "complaint"], "default": "contact"}, "Which form"),
+                _param("q", {"type": "string", "maxLength": 1000}, "The text (or subject) typed so far", True),
+                _param("form", {"type": "string", "enum": ["search", "contact", "complaint"]},
+                       "search (the default): autocomplete; contact or complaint: suggestions for that form"),
+                _param("limit", {"type": "integer", "minimum": 1, "maximum": 20, "default": 8},
+                       "Autocomplete: titles at most"),
             ],
             "responses": {
                 "200": {"description": "Suggestions (possibly none)", "content": {"application/json": {"schema": {
                     "type": "object", "required": ["query", "suggestions"],
-                    "properties": {"query": {"type": "string"}, "suggestions": {"type": "array", "items": {
+                    "properties": {"query": {"type": "string"},
+                                   "queries": {"type": "array", "items": {"type": "string"},
+                                               "description": "Autocomplete: popular queries starting so"},
+                                   "suggestions": {"type": "array", "items": {
                         "type": "object", "required": ["slug", "title", "url"],
                         "properties": {"slug": {"type": "string"}, "title": {"type": "string"},
                                        "summary": {"type": "string"},

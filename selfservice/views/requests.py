@@ -6,7 +6,8 @@
   ``/requests/received``, which shows the reference. A mistake comes back as 422 with every
   field as typed and the messages next to the fields.
 * Suggestions ("deflection"): while the customer types the subject, ``static/suggest.js``
-  asks ``GET /api/suggest`` for matching articles; without JavaScript the "Find answers"
+  asks ``GET /api/suggest?form=contact`` (or ``complaint``) for matching articles (without
+  ``form`` the same path is the search box's autocomplete, see :mod:`.search`); without JavaScript the "Find answers"
   button does the same by re-showing the form. Each list shown is a ``deflections`` row;
   opening a suggestion goes through ``/suggested/{id}?to=…``, which records the click.
 * ``/requests/status`` — reference + email (rate limited) opens ``/requests/{reference}``: the
@@ -190,11 +191,22 @@ async def _suggest(request: Request, desk: Desk, form: str, subject: str, limit:
 
 
 async def api_suggest(request: Request) -> Response:
-    """``GET /api/suggest?q=…&form=contact``: articles that may answer the subject being typed."""
+    """``GET /api/suggest?q=…&form=contact``: articles that may answer the subject being typed.
+
+    Without ``form`` (or with ``form=search``) it is the search box's autocomplete instead
+    (:func:`selfservice.views.search.autocomplete`: from memory, nothing recorded).
+    """
+    form = request.query_params.get("form", "search")
+    from .search import parse_int
+
+    parse_int(request, "limit", 8, 1, 20)  # autocomplete's; checked for every form (a bad one is a 400)
+    if form == "search":
+        from .search import autocomplete
+
+        return await autocomplete(request)
     desk = desk_of(request)
-    form = request.query_params.get("form", "contact")
     if form not in KIND_TITLES:
-        return json_error(400, "form must be contact or complaint.")
+        return json_error(400, "form must be search, contact or complaint.")
     q = request.query_params.get("q")
     if q is None:
         return json_error(400, "Give the subject typed so far as q.")

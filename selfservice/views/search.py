@@ -1,23 +1,41 @@
-"""The server-rendered search page: results with highlighted snippets and paging, no JS."""
+"""The search pages: results with highlighted snippets, facets, a direct answer and paging
+(no JS), the click-through that records which result was opened, and autocomplete.
+
+Every search is recorded for analytics (``portal.desk.searches``): queued in memory, written
+in the background, never slowing or breaking the page. A results page carries its search's
+key in ``k=`` (paging links) and in its result links (``/search/click/{key}``).
+"""
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from ..caching import respond
 from ..i18n import request_locale, translator
+from ..ratelimit import client_ip
+from ..search import Answer, Facets, SearchResults
 from ..state import portal_state
-from .rendering import PageMeta, render, url_builder
+from ..store.desk_search import KEY_RE
+from .rendering import PageMeta, render, root_path, url_builder
 
-__all__ = ["FILTERS", "HitView", "parse_int", "search_page"]
+__all__ = [
+    "FILTERS", "MAX_FILTER_LENGTH", "MIN_CHARS", "AnswerView", "FacetGroup", "FacetLink", "HitView", "answer_view", "autocomplete",
+    "parse_filters", "parse_int", "record_search", "search_click", "search_page",
+]
 
-FILTERS = ("category", "tag", "manual")
+log = logging.getLogger("selfservice")
+
+FILTERS = ("category", "tag", "locale", "manual")
+MAX_FILTER_LENGTH = 200
+MIN_CHARS = 3  # typed before autocomplete offers anything
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +48,7 @@ class HitView:
     category: str
     score: float
     snippet: str  # safe HTML with <mark>
-    url: str
+    url: str  # the click-through link when the search was recorded, else the page itself
     manual: str | None  # "Larkspur Hub user manual 3.x" for chapters
 
 
@@ -40,6 +58,35 @@ class ResultsView:
     hits: list[HitView]
     message: str | None
     suggestion: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerView:
+    """A direct answer: plain ``text`` (escaped like any other), ``url`` opens its section."""
+
+    slug: str
+    title: str
+    heading: str | None
+    url: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class FacetLink:
+    """One facet value: following ``url`` adds the filter (or removes it when ``active``)."""
+
+    value: str
+    label: str
+    count: int
+    url: str
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FacetGroup:
+    name: str  # "category", "tag", "manual"
+    title: str
+    links: list[FacetLink]
 
 
 def parse_int(request: Request, name: str, default: int, lo: int, hi: int) -> int:
@@ -57,21 +104,52 @@ def parse_int(request: Request, name: str, default: int, lo: int, hi: int) -> in
     return value
 
 
+def parse_filters(request: Request) -> dict[str, str | None]:
+    """``category``, ``tag``, ``locale`` and ``manual`` from the query string (empty: no filter)."""
+    filters = {k: request.query_params.get(k) or None for k in FILTERS}
+    for name, value in filters.items():
+        if value is not None and len(value) > MAX_FILTER_LENGTH:
+            _ = translator(request).gettext
+            raise HTTPException(400, _("“%(name)s” is too long.") % {"name": name})
+    return filters
+
+
+def record_search(request: Request, query: str, total: int) -> str | None:
+    """Queue the search for analytics; its key for click-through links. Never raises."""
+    desk = getattr(request.scope.get("app"), "desk", None)
+    if desk is None or request.method == "HEAD":  # a HEAD is a link checker, not a customer
+        return None
+    try:
+        key: str | None = desk.searches.record(query, total, request_locale(request))
+        return key
+    except Exception:  # noqa: BLE001 - analytics must never break a search
+        log.exception("could not queue a search event")
+        return None
+
+
 async def search_page(request: Request) -> Response:
     state = portal_state(request)
     query = request.query_params.get("q", "").strip()
     page_number = parse_int(request, "page", 1, 1, 1000)
     size = state.settings.page_size
-    filters = {k: request.query_params.get(k) or None for k in FILTERS}
-    results = None
+    filters = parse_filters(request)
+    active = {k: v for k, v in filters.items() if v}
+    results = answer = None
+    facets: list[FacetGroup] = []
     page_count = 0
     prev_url = next_url = None
+    url = url_builder(request)
     if query:
-        raw = await _run_search(state, query, size, (page_number - 1) * size, filters)
-        results = _view(request, raw, request_locale(request))
+        offset = (page_number - 1) * size
+        raw, found = await run_in_threadpool(_search_and_answer, state, query, size, offset, filters,
+                                             page_number == 1 and not active)
+        given = request.query_params.get("k", "")
+        key = given if KEY_RE.fullmatch(given) else record_search(request, query, raw.total)
+        results = _view(request, raw, request_locale(request), key, offset)
+        answer = answer_view(request, found, root_path(request)) if found is not None else None
+        facets = _facets(request, query, active, raw.facets)
         page_count = max(1, math.ceil(results.total / size))
-        url = url_builder(request)
-        base = {"q": query, **{k: v for k, v in filters.items() if v}}
+        base: dict[str, Any] = {"q": query, **active, **({"k": key} if key else {})}
         if page_number > 1:
             prev_url = url("search", _query={**base, "page": page_number - 1})
         if page_number < page_count:
@@ -82,10 +160,13 @@ async def search_page(request: Request) -> Response:
         request,
         "search.html",
         page=PageMeta(f"{title} – {state.settings.site_name}", noindex=True),
-        breadcrumbs=[(_("Home"), url_builder(request)("home")), (_("Search"), None)],
+        breadcrumbs=[(_("Home"), url("home")), (_("Search"), None)],
         switcher_query=dict(request.query_params),
         query=query,
         results=results,
+        answer=answer,
+        facets=facets,
+        filters=active,
         page_number=page_number,
         page_count=page_count,
         prev_url=prev_url,
@@ -94,29 +175,137 @@ async def search_page(request: Request) -> Response:
     return respond(request, prepared, max_age=0, private=True)
 
 
-def _view(request: Request, raw: Any, locale: str) -> ResultsView:
+def _search_and_answer(state: Any, query: str, limit: int, offset: int, filters: dict[str, str | None],
+                       with_answer: bool) -> tuple[SearchResults, Answer | None]:
+    """Off the event loop (whoosh is synchronous and CPU-bound): the page, its facets, the answer."""
+    raw = state.index.search(query, limit=limit, offset=offset, facets=True, **filters)
+    return raw, state.index.answer(query) if with_answer and raw.total else None
+
+
+def answer_view(request: Request, found: Answer, root: str) -> AnswerView | None:
+    """The answer with a link to its section (``root``: the portal's path or absolute URL)."""
+    doc = portal_state(request).library.document(found.slug)
+    if doc is None:
+        return None
+    anchor = f"#{found.anchor}" if found.anchor else ""
+    return AnswerView(found.slug, doc.title, found.heading, root + doc.url_path + anchor, found.text)
+
+
+def _facets(request: Request, query: str, active: dict[str, str], counted: Facets | None) -> list[FacetGroup]:
+    """Facet links that add a filter to the search, or remove the active one."""
+    if counted is None:
+        return []
+    _ = translator(request).gettext
+    url = url_builder(request)
+    lib = portal_state(request).library
+    titles = {"category": _("Category"), "manual": _("Manual"), "tag": _("Tag")}
+    groups = []
+    for name in ("category", "manual", "tag"):
+        counts = {fc.value: fc.count for fc in getattr(counted, name)}
+        current = active.get(name)
+        if current is not None and current not in counts:
+            counts[current] = 0
+        if not counts or (len(counts) == 1 and current is None and name != "category"):
+            continue  # one value everywhere: no choice to offer
+        links = []
+        for value, count in list(counts.items())[:20 if name == "tag" else 50]:
+            params = {k: v for k, v in active.items() if k != name}
+            if value != current:
+                params[name] = value
+            links.append(FacetLink(value, _facet_label(lib, name, value), count,
+                                   url("search", _query={"q": query, **params}), value == current))
+        groups.append(FacetGroup(name, titles[name], links))
+    return groups
+
+
+def _facet_label(lib: Any, name: str, value: str) -> str:
+    if name == "category":
+        category = lib.categories.get(value)
+        return str(category.name) if category is not None else value.replace("-", " ").capitalize()
+    if name == "manual":
+        mid, _, version = value.partition("/")
+        manual = lib.manuals.get(mid, {}).get(version)
+        return f"{manual.title} {manual.version}" if manual is not None else value
+    return value
+
+
+def _view(request: Request, raw: SearchResults, locale: str, key: str | None, offset: int) -> ResultsView:
     """Hits as the template shows them; an article's title and summary in ``locale`` where translated."""
     lib = portal_state(request).library
-    root = str(request.scope.get("root_path", "")).rstrip("/")
+    root = root_path(request)
+    url = url_builder(request)
     hits = []
-    for h in raw.hits:
+    for rank, h in enumerate(raw.hits, start=offset + 1):
         doc = lib.document(h.slug)
         manual = None
         if doc is not None and doc.manual:
             mid, _, version = doc.manual.partition("/")
             m = lib.manuals.get(mid, {}).get(version)
             manual = f"{m.title} {m.version}" if m else doc.manual
-        url = root + (doc.url_path if doc is not None else f"/a/{h.slug}")
+        link = root + (doc.url_path if doc is not None else f"/a/{h.slug}")
+        if key is not None and doc is not None:
+            link = url("search_click", key=key, _query={"to": h.slug, "rank": rank})
         shown = lib.localized(doc, locale) if doc is not None and not doc.manual else doc
         if shown is not None and shown is not doc:  # the snippet stays: it quotes the text that matched
-            hits.append(HitView(h.slug, shown.title, shown.summary, h.category, h.score, h.snippet, url, manual))
+            hits.append(HitView(h.slug, shown.title, shown.summary, h.category, h.score, h.snippet, link, manual))
             continue
-        hits.append(HitView(h.slug, h.title, h.summary, h.category, h.score, h.snippet, url, manual))
+        hits.append(HitView(h.slug, h.title, h.summary, h.category, h.score, h.snippet, link, manual))
     return ResultsView(raw.total, hits, raw.message, raw.suggestion)
 
 
-async def _run_search(state: Any, query: str, limit: int, offset: int, filters: dict[str, str | None]) -> Any:
-    """Run a search off the event loop: whoosh is synchronous and CPU-bound."""
-    from starlette.concurrency import run_in_threadpool
+async def search_click(request: Request) -> Response:
+    """``GET /search/click/{key}?to=<slug>&rank=<n>``: record the opened result, then go there."""
+    state = portal_state(request)
+    slug = request.query_params.get("to", "")
+    doc = state.library.document(slug) if len(slug) <= 300 else None
+    if doc is None:
+        raise HTTPException(404, translator(request).gettext("That article is no longer here. Try searching for it."))
+    rank = parse_int(request, "rank", 0, 1, 100_000) or None
+    desk = getattr(request.scope.get("app"), "desk", None)
+    key = request.path_params["key"]
+    if desk is not None and KEY_RE.fullmatch(key) and not desk.limits.hit("feedback", client_ip(request)):
+        try:
+            desk.searches.click(key, slug, rank)
+        except Exception:  # noqa: BLE001 - the customer still gets their article
+            log.exception("could not queue a search click")
+    response = RedirectResponse(root_path(request) + doc.url_path, status_code=303)
+    response.headers["cache-control"] = "no-store"
+    return response
 
-    return await run_in_threadpool(state.index.search, query, limit=limit, offset=offset, **filters)
+
+async def autocomplete(request: Request) -> Response:
+    """``GET /api/suggest?q=…``: titles (and popular queries) for what is typed so far.
+
+    From memory only (the index's title list, the desk's popular queries): no database
+    round-trip, no rate limit, cacheable for a minute. Like the form suggestions on the same
+    path, nothing is offered before :data:`MIN_CHARS` characters (almost every title matches).
+    """
+    q = request.query_params.get("q")
+    if q is None:
+        return _json_error(400, "Give the text typed so far as q.")
+    if len(q) > 1000:
+        return _json_error(400, "q is too long.")
+    limit = parse_int(request, "limit", 8, 1, 20)
+    state = portal_state(request)
+    root = root_path(request)
+    suggestions: list[dict[str, str]] = []
+    if len(" ".join(q.split())) < MIN_CHARS:
+        return _autocomplete_response(q, [], [])
+    for s in state.index.suggest(q, limit):
+        doc = state.library.document(s.slug)
+        if doc is not None:
+            suggestions.append({"slug": s.slug, "title": doc.title, "url": root + doc.url_path,
+                                "page_url": root + doc.url_path})
+    desk = getattr(request.scope.get("app"), "desk", None)
+    queries = desk.searches.popular(q, min(5, limit)) if desk is not None else []
+    return _autocomplete_response(q, suggestions, queries)
+
+
+def _autocomplete_response(q: str, suggestions: list[dict[str, str]], queries: list[str]) -> Response:
+    response = JSONResponse({"query": q, "suggestions": suggestions, "queries": queries})
+    response.headers["cache-control"] = "max-age=60"
+    return response
+
+
+def _json_error(status: int, message: str) -> Response:
+    return JSONResponse({"error": message, "status": status}, status_code=status)
