@@ -140,7 +140,7 @@ def create_portal(settings: Settings | None = None, /, **overrides: Any) -> Port
         Route("/c/{slug}", pages.category, name="category", methods=["GET", "HEAD"]),
         Route("/a/{slug}", pages.article, name="article", methods=["GET", "HEAD"]),
         Route("/search", search.search_page, name="search", methods=["GET", "HEAD"]),
-        Route("/search/click/{key}", search.search_click, name="search_click", methods=["GET", "HEAD"]),
+        Route("/search/click/{key}", search.search_click, name="search_click", methods=["GET", "HEAD", "POST"]),
         Route("/m/{manual}", manuals.manual_latest, name="manual_latest", methods=["GET", "HEAD"]),
         Route("/m/{manual}/{version}/", manuals.manual_home, name="manual_home", methods=["GET", "HEAD"]),
         Route("/m/{manual}/{version}/print", manuals.print_view, name="manual_print", methods=["GET", "HEAD"]),

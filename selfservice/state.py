@@ -47,6 +47,8 @@ class PortalState:
     _store_lock: asyncio.Lock | None = field(default=None, repr=False)
     _closer: asyncio.Task[None] | None = field(default=None, repr=False)
     _cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
+    _closing: bool = field(default=False, repr=False)
+    _closers: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
 
     async def get_store(self) -> Store:
         """The customer-input store, opened on first use in the running event loop.
@@ -73,6 +75,10 @@ class PortalState:
                 # so this one closes the store inside its own loop instead of leaving pooled
                 # connections to the garbage collector.
                 self._closer = loop.create_task(self._close_at_loop_end(self._store), name="selfservice-store-closer")
+                # The loop only holds tasks weakly: keep every closer until it has run, also
+                # after another loop opened a store of its own.
+                self._closers.add(self._closer)
+                self._closer.add_done_callback(self._closers.discard)
             return self._store
 
     def at_loop_end(self, cleanup: Callable[[], Awaitable[None]]) -> None:
@@ -94,15 +100,26 @@ class PortalState:
                 except Exception:  # noqa: BLE001 - shutting down: report and go on closing
                     log.exception("cleanup at the end of the event loop failed")
             await store.close()
+            if not self._closing:
+                # The loop itself is ending: every task was cancelled at once, and a database
+                # connection cancelled mid-query is closed by a task the driver spawns only
+                # then. Let those finish, or the loop closes under them.
+                others = {t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()}
+                if others:
+                    await asyncio.wait(others, timeout=2.0)
 
     async def close_store(self) -> None:
         """Close the store now (the portal's lifespan calls this at shutdown)."""
         store, self._store = self._store, None
         closer, self._closer = self._closer, None
         if closer is not None and not closer.done() and self._store_loop is asyncio.get_running_loop():
+            self._closing = True  # the loop goes on: the closer must not wait for its other tasks
             closer.cancel()  # it closes the store
-            with contextlib.suppress(asyncio.CancelledError):
-                await closer
+            try:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await closer
+            finally:
+                self._closing = False
         elif store is not None and self._store_loop is asyncio.get_running_loop():
             await store.close()
 

@@ -402,3 +402,14 @@ def test_export_feedback_as_csv_and_json(tmp_path: Path, capsys: pytest.CaptureF
     with pytest.raises(SystemExit) as info:
         main(["export", "feedback", "--data-dir", str(tmp_path / "empty")])
     assert info.value.code == 2 and "selfservice db upgrade" in capsys.readouterr().err
+
+
+def test_an_empty_embedded_database_file_is_created_on_first_use(tmp_path: Path) -> None:
+    """A first run stopped mid-way leaves an empty SQLite file (the upgrade is one transaction):
+    the next start creates the tables instead of refusing to start."""
+    (tmp_path / "selfservice.sqlite3").touch()
+    portal = portal_for(tmp_path, {})
+    with TestClient(portal) as client:
+        r = client.post("/api/feedback", json={"page": f"article:{_slug(portal)}", "helpful": True})
+        assert r.status_code == 201
+        assert count(client, portal, tables.votes) == 1

@@ -162,19 +162,21 @@ def test_searches_and_clicks_are_recorded_without_ip_addresses(tmp_path: Path, d
     with TestClient(portal) as client:
         settled(client, portal)
         page = client.get("/search", params={"q": "  Password "}, headers={"x-forwarded-for": "203.0.113.9"}).text
-        links = re.findall(r'<h2 class="ss-result__title"><a href="([^"]+)">', page)
-        first = html.unescape(links[0])
+        links = re.findall(r'<h2 class="ss-result__title"><a href="([^"]+)" ping="([^"]+)">', page)
+        direct, first = links[0][0], html.unescape(links[0][1])
         assert re.fullmatch(r"/search/click/[A-Za-z0-9_-]{16}\?to=[a-z0-9-]+&rank=1", first)
+        assert direct == f"/a/{first.split('to=')[1].split('&')[0]}", "the result links to the page itself"
         key = first.split("/")[3].split("?")[0]
         next_page = html.unescape(re.search(r'href="([^"]+)" rel="next"', page).group(1))  # type: ignore[union-attr]
         assert f"k={key}" in next_page
         later = client.get(next_page).text  # the same search: not recorded again, its clicks rank on
-        second_page_link = html.unescape(re.findall(r'<h2 class="ss-result__title"><a href="([^"]+)">', later)[0])
+        second_page_link = html.unescape(re.findall(r'<h2 class="ss-result__title"><a href="[^"]+" ping="([^"]+)">', later)[0])
         assert second_page_link.startswith(f"/search/click/{key}?") and second_page_link.endswith("&rank=3")
-        opened = client.get(first, follow_redirects=False)
+        pinged = client.post(first, content=b"PING", headers={"content-type": "text/ping", "ping-to": direct})
+        assert pinged.status_code == 204, "the browser's ping as the customer follows the link"
         slug = first.split("to=")[1].split("&")[0]
-        assert opened.status_code == 303 and opened.headers["location"] == f"/a/{slug}"
-        client.get(first.replace("rank=1", "rank=2"), follow_redirects=False)  # the first click wins
+        opened = client.get(first.replace("rank=1", "rank=2"), follow_redirects=False)  # the first click wins
+        assert opened.status_code == 303 and opened.headers["location"] == f"/a/{slug}", "API click_url redirects"
         api = client.get("/api/search", params={"q": "zzqqxx"}).json()
         assert api["total"] == 0
         found = client.get("/api/search", params={"q": "refund", "limit": 1}).json()
@@ -236,3 +238,18 @@ def test_retention_setting_is_validated_and_old_events_are_purged(served: tuple[
     assert client.portal.call(portal.desk.searches.purge) == 0  # type: ignore[union-attr]  # 365 days kept
     assert client.portal.call(purge, datetime.now(UTC) + timedelta(seconds=1)) == 1  # type: ignore[union-attr]
     assert events(client, portal) == []
+
+
+def test_a_mounted_portal_records_searches_without_a_lifespan(tmp_path: Path) -> None:
+    """Hosts mount the portal: it never gets lifespan events, so the first search opens the store."""
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    portal = portal_for(tmp_path, {})
+    host = Starlette(routes=[Mount("/help", app=portal)])
+    with TestClient(host) as client:
+        assert client.get("/help/search", params={"q": "refund"}).status_code == 200
+        assert client.get("/help/api/search", params={"q": "password reset"}).status_code == 200
+        recorded = events(client, portal)
+    assert [e["query_norm"] for e in recorded] == ["refund", "password reset"]
+    assert all(e["result_count"] > 0 for e in recorded)

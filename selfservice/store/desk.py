@@ -6,7 +6,7 @@ starts never pay for it. The store is the portal's one store (``PortalState.get_
 shared with the account pages); it opens on first use, or at start-up when the portal's
 lifespan runs (uvicorn, or a host that runs it) — which is where a database that is behind
 fails with "run `selfservice db upgrade`". An embedded SQLite file that does not exist yet
-is created first (the first local run just works; ``demo``/``debug`` also upgrade an existing
+(or has no selfservice tables at all) is created first (the first local run just works; ``demo``/``debug`` also upgrade an existing
 one); a PostgreSQL schema is only ever changed by ``selfservice db upgrade``.
 
 The services:
@@ -148,13 +148,16 @@ class Desk:
         from .batch import GroupCommit
         from .engine import database_url, sqlite_path
         from .outbox import OutboxWorker
-        from .schema import open_store, upgrade
+        from .schema import current_revision, open_store, upgrade
 
         url = self.settings.db_url
         path = sqlite_path(database_url(url))
         if self._get_store is not None:
-            if path is not None and not path.exists():
-                await upgrade(url)  # first run: create the embedded database
+            if path is not None and (not path.exists() or await current_revision(url) is None):
+                # First run: create the embedded database. Also when the file is there but
+                # holds no selfservice tables (a first run stopped mid-way: the upgrade is one
+                # transaction, so it left nothing half-made).
+                await upgrade(url)
             store = await self._get_store()
         else:
             demo = self.settings.demo or self.settings.debug

@@ -96,14 +96,24 @@ class SearchLog:
         return True
 
     def kick(self) -> None:
-        """Start writing the queue in the background, if the store is open in this loop."""
-        if not self._queue or not self.desk.ready:
+        """Start writing the queue in the background (opening the store first if this loop has
+        none yet: a mounted portal gets no lifespan, so its first search may come first)."""
+        if not self._queue:
             return
-        loop = asyncio.get_running_loop()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop (a call from a thread): the next search in a loop writes them
         if self._task is None or self._task.done() or self._task.get_loop() is not loop:
             self._task = loop.create_task(self._drain(), name="selfservice-search-log")
 
     async def _drain(self) -> None:
+        if not self.desk.ready:
+            try:
+                await self.desk.store()
+            except Exception as exc:  # noqa: BLE001 - analytics must never break anything
+                self._warn("search analytics: the store cannot be opened, events stay queued: %s", exc)
+                return
         while self._queue:
             batch = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
             await self._write(batch)

@@ -48,8 +48,9 @@ class HitView:
     category: str
     score: float
     snippet: str  # safe HTML with <mark>
-    url: str  # the click-through link when the search was recorded, else the page itself
+    url: str  # the page itself: a real link customers can copy, open in a tab or bookmark
     manual: str | None  # "Larkspur Hub user manual 3.x" for chapters
+    click: str | None = None  # where the browser pings when the link is followed (the search was recorded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,18 +244,20 @@ def _view(request: Request, raw: SearchResults, locale: str, key: str | None, of
             m = lib.manuals.get(mid, {}).get(version)
             manual = f"{m.title} {m.version}" if m else doc.manual
         link = root + (doc.url_path if doc is not None else f"/a/{h.slug}")
-        if key is not None and doc is not None:
-            link = url("search_click", key=key, _query={"to": h.slug, "rank": rank})
+        click = url("search_click", key=key, _query={"to": h.slug, "rank": rank}) if key and doc else None
         shown = lib.localized(doc, locale) if doc is not None and not doc.manual else doc
         if shown is not None and shown is not doc:  # the snippet stays: it quotes the text that matched
-            hits.append(HitView(h.slug, shown.title, shown.summary, h.category, h.score, h.snippet, link, manual))
+            hits.append(HitView(h.slug, shown.title, shown.summary, h.category, h.score, h.snippet, link, manual, click))
             continue
-        hits.append(HitView(h.slug, h.title, h.summary, h.category, h.score, h.snippet, link, manual))
+        hits.append(HitView(h.slug, h.title, h.summary, h.category, h.score, h.snippet, link, manual, click))
     return ResultsView(raw.total, hits, raw.message, raw.suggestion)
 
 
 async def search_click(request: Request) -> Response:
-    """``GET /search/click/{key}?to=<slug>&rank=<n>``: record the opened result, then go there."""
+    """``/search/click/{key}?to=<slug>&rank=<n>``: record the opened result.
+
+    ``POST`` is the browser's ping (``<a ping>`` on each result, sent as the customer follows
+    the real link): 204. ``GET`` (the API's ``click_url``) records, then redirects there."""
     state = portal_state(request)
     slug = request.query_params.get("to", "")
     doc = state.library.document(slug) if len(slug) <= 300 else None
@@ -268,6 +271,8 @@ async def search_click(request: Request) -> Response:
             desk.searches.click(key, slug, rank)
         except Exception:  # noqa: BLE001 - the customer still gets their article
             log.exception("could not queue a search click")
+    if request.method == "POST":
+        return Response(status_code=204, headers={"cache-control": "no-store"})
     response = RedirectResponse(root_path(request) + doc.url_path, status_code=303)
     response.headers["cache-control"] = "no-store"
     return response
