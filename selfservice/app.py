@@ -75,6 +75,21 @@ async def _watch(state: PortalState) -> None:
             log.exception("content reload failed; keeping the previous version")
 
 
+def _open_now_memo(hours: Any, clock: Any, locale: str) -> Any:
+    """"Open now" for the page strip, worked out once per minute (opening hours have minute
+    precision; working it out costs more than rendering the rest of a search page)."""
+    memo: dict[str, Any] = {}
+
+    def open_now() -> Any:
+        at = clock()
+        minute = at.replace(second=0, microsecond=0).isoformat()
+        if memo.get("minute") != minute:
+            memo["view"], memo["minute"] = hours_views.open_now_view(hours, at, locale), minute
+        return memo["view"]
+
+    return open_now
+
+
 def create_portal(settings: Settings | None = None, /, **overrides: Any) -> Portal:
     """Build the help-centre ASGI app. Mount it anywhere: ``Mount("/help", app=portal)``.
 
@@ -112,9 +127,7 @@ def create_portal(settings: Settings | None = None, /, **overrides: Any) -> Port
              else demo_business_hours() if settings.demo else None)
     accounts = build_accounts(settings, env, state.get_store, clock)
     env.globals["accounts_enabled"] = accounts is not None
-    env.globals["open_now"] = (
-        (lambda: hours_views.open_now_view(hours, clock(), settings.locale)) if hours is not None else (lambda: None)
-    )
+    env.globals["open_now"] = _open_now_memo(hours, clock, settings.locale) if hours is not None else (lambda: None)
     env.globals["feedback_reasons"] = feedback_views.REASONS
     desk = Desk(settings, env, get_store=state.get_store, clock=clock, at_loop_end=state.at_loop_end)
     if accounts is not None:

@@ -201,13 +201,19 @@ def _negotiate(header: str, supported: Sequence[str]) -> str | None:
 
 def choose(request: Request, supported: Sequence[str]) -> Choice:
     """Query, then cookie, then ``Accept-Language``, then the default (``supported[0]``)."""
-    from_query = match(request.query_params.get(QUERY), supported)
-    if from_query:
-        return Choice(from_query, "query")
-    from_cookie = match(request.cookies.get(COOKIE), supported)
-    if from_cookie:
-        return Choice(from_cookie, "cookie")
-    header = request.headers.get("accept-language")
+    if len(supported) == 1:
+        return Choice(supported[0], "default")
+    # Asked on every request: look at the query string and cookies only when there are any.
+    if request.scope.get("query_string"):
+        from_query = match(request.query_params.get(QUERY), supported)
+        if from_query:
+            return Choice(from_query, "query")
+    headers = request.headers
+    if "cookie" in headers:
+        from_cookie = match(request.cookies.get(COOKIE), supported)
+        if from_cookie:
+            return Choice(from_cookie, "cookie")
+    header = headers.get("accept-language")
     from_header = _negotiate(header, supported) if header else None
     if from_header:
         return Choice(from_header, "header")
@@ -220,7 +226,7 @@ def request_locale(request: Request) -> str:
     if not isinstance(found, Choice):
         from .state import portal_state
 
-        found = choose(request, portal_state(request).settings.supported_locales)
+        found = choose(request, portal_state(request).supported_locales)
         request.scope[_SCOPE_KEY] = found
     return found.locale
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from dataclasses import dataclass, field
 from collections.abc import Awaitable, Callable
@@ -49,6 +50,11 @@ class PortalState:
     _cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
     _closing: bool = field(default=False, repr=False)
     _closers: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
+
+    @functools.cached_property
+    def supported_locales(self) -> tuple[str, ...]:
+        """``settings.supported_locales``, worked out once (it is asked on every request)."""
+        return self.settings.supported_locales
 
     async def get_store(self) -> Store:
         """The customer-input store, opened on first use in the running event loop.

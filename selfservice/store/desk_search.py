@@ -22,6 +22,7 @@ waits for it (:meth:`SearchLog.close`) instead of cancelling a query half-way.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import bisect
 import logging
 import re
@@ -42,6 +43,7 @@ __all__ = ["KEY_RE", "MAINTENANCE_EVERY", "MAX_QUEUE", "POPULAR_DAYS", "POPULAR_
 log = logging.getLogger("selfservice")
 
 MAX_QUEUE = 10_000  # events held in memory while the store is slow or down
+BATCH_WINDOW = 1.0  # seconds a batch of search events gathers before it is written
 MAX_BATCH = 500
 POPULAR_DAYS = 30
 POPULAR_MIN_COUNT = 3  # a query typed by fewer people may hold personal data: never offered
@@ -61,6 +63,8 @@ class SearchLog:
         self.desk = desk
         self._queue: deque[SearchEvent | SearchClick] = deque()
         self._task: asyncio.Task[None] | None = None
+        self._hurry = False  # flush() asked: write what is queued without gathering a batch
+        self._hurry_event: asyncio.Event | None = None
         self._last_warning = -WARN_EVERY
         self._last_maintenance = -MAINTENANCE_EVERY
         self._popular: list[str] = []  # sorted, for prefix ranges
@@ -114,6 +118,13 @@ class SearchLog:
             except Exception as exc:  # noqa: BLE001 - analytics must never break anything
                 self._warn("search analytics: the store cannot be opened, events stay queued: %s", exc)
                 return
+        if len(self._queue) < MAX_BATCH and not self._hurry:
+            # Gather a batch: one durable commit for many searches instead of one per search
+            # (each commit is an fsync). flush() cuts the wait short.
+            self._hurry_event = asyncio.Event()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._hurry_event.wait(), BATCH_WINDOW)
+        self._hurry = False
         while self._queue:
             batch = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
             await self._write(batch)
@@ -142,6 +153,9 @@ class SearchLog:
     async def flush(self) -> None:
         """Write everything queued so far (opening the store if needed); never raises."""
         task = self._task
+        self._hurry = True
+        if self._hurry_event is not None:
+            self._hurry_event.set()
         if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
             try:
                 await asyncio.shield(task)

@@ -74,7 +74,7 @@ def _canonical(state: PortalState, request: Request, locale: str) -> str | None:
     if not base:
         return None
     route_path = request.url.path[len(root_path(request)) :] if request.url.path.startswith(root_path(request)) else request.url.path
-    lang = "" if locale == state.settings.supported_locales[0] else "?" + urlencode({QUERY: locale})
+    lang = "" if locale == state.supported_locales[0] else "?" + urlencode({QUERY: locale})
     return base.rstrip("/") + (route_path or "/") + lang
 
 
@@ -96,7 +96,7 @@ def render(
     state = portal_state(request)
     root = root_path(request)
     locale = request_locale(request)
-    supported = state.settings.supported_locales
+    supported = state.supported_locales
     if page.canonical is None and status == 200:
         page = PageMeta(page.title, page.description, _canonical(state, request, locale), page.noindex)
     html = state.env.get_template(template).render(
