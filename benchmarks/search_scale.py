@@ -31,7 +31,6 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Sequence
@@ -41,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "corpora"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from search_latency import Fts5, percentile, read_queries  # noqa: E402
+from search_latency import Fts5, corpus, percentile, read_queries  # noqa: E402
 
 SAVES = 5
 # What tests/test_search.py checks for caps and messages, timed here (goal: each < 0.5 s)
@@ -62,12 +61,7 @@ HOSTILE = {
 def corpus_for(size: int) -> Path:
     """The content folder of ``size`` articles (3671: the real set), made if missing."""
     if size == 3671:
-        target = ROOT / "build" / "hd"
-        if not (target / "helpdocs").is_dir():
-            target.mkdir(parents=True, exist_ok=True)
-            with tarfile.open(SHARED / "helpdocs.tar.gz") as tf:
-                tf.extractall(target, filter="data")
-        return target / "helpdocs"
+        return corpus(None)  # search_latency's: the tarball unpacked into build/hd
     target = ROOT / "build" / f"helpdocs-{size // 1000}k"
     if not target.is_dir():
         subprocess.run([sys.executable, str(SHARED / "make_scale.py"), "--n", str(size), "--out", str(target)],

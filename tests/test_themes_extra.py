@@ -16,7 +16,7 @@ import re
 import subprocess
 import sys
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from selfservice import Portal, Settings, create_portal
 from selfservice.markup import pygments_css
 from selfservice.theming import load_theme
 from tests.live import launch_chromium, listening_socket, serving
-from tests.test_theming import LIGHT, NON_TEXT_PAIRS, TEXT_PAIRS, _resolve, _schemes, contrast
+from tests.test_theming import LIGHT, _failures, _resolve, _schemes, contrast
 
 ROOT = Path(__file__).resolve().parent.parent
 THEMES_DIR = ROOT / "themes"
@@ -42,18 +42,6 @@ def _package(name: str) -> str:
 
 def _variables(name: str) -> dict[str, str]:
     return dict(load_theme(str(THEMES_DIR / name)).variables)
-
-
-def _failures(variables: Mapping[str, str], text: float, non_text: float) -> list[str]:
-    out = []
-    for scheme, values in _schemes(variables).items():
-        for pairs, minimum in ((TEXT_PAIRS, text), (NON_TEXT_PAIRS, non_text)):
-            for fg, bg in pairs:
-                a, b = _resolve(values, fg), _resolve(values, bg)
-                ratio = contrast(a, b)
-                if ratio < minimum:
-                    out.append(f"{scheme}: {fg} {a} on {bg} {b} is {ratio:.2f}:1, needs {minimum}:1")
-    return out
 
 
 # --- by path --------------------------------------------------------------------------------

@@ -168,10 +168,11 @@ def contrast(a: str, b: str) -> float:
     return (hi + 0.05) / (lo + 0.05)
 
 
-def _failures(theme: Mapping[str, str] | None) -> list[str]:
+def _failures(theme: Mapping[str, str] | None, text: float = 4.5, non_text: float = 3.0) -> list[str]:
+    """Colour pairs below the contrast ``text`` / ``non_text`` needs (WCAG AA: 4.5 and 3)."""
     out = []
     for scheme, values in _schemes(theme).items():
-        for pairs, minimum in ((TEXT_PAIRS, 4.5), (NON_TEXT_PAIRS, 3.0)):
+        for pairs, minimum in ((TEXT_PAIRS, text), (NON_TEXT_PAIRS, non_text)):
             for fg, bg in pairs:
                 a, b = _resolve(values, fg), _resolve(values, bg)
                 ratio = contrast(a, b)
