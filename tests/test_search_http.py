@@ -241,7 +241,8 @@ def test_retention_setting_is_validated_and_old_events_are_purged(served: tuple[
 
 
 def test_a_mounted_portal_records_searches_without_a_lifespan(tmp_path: Path) -> None:
-    """Hosts mount the portal: it never gets lifespan events, so the first search opens the store."""
+    """Hosts mount the portal: it never gets lifespan events; searches wait in memory until the
+    store opens (here in flush(), as on the first form post) and are then all written."""
     from starlette.applications import Starlette
     from starlette.routing import Mount
 

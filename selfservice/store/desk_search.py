@@ -100,9 +100,12 @@ class SearchLog:
         return True
 
     def kick(self) -> None:
-        """Start writing the queue in the background (opening the store first if this loop has
-        none yet: a mounted portal gets no lifespan, so its first search may come first)."""
-        if not self._queue:
+        """Start writing the queue in the background, if the store is open in this loop.
+
+        A search never opens the store itself: a store opened from a background task can be
+        cut off mid-connect when its event loop ends. Events wait (at most ``MAX_QUEUE``) until
+        the store opens — at start-up, on the first form post, or in :meth:`flush`."""
+        if not self._queue or not self.desk.ready:
             return
         try:
             loop = asyncio.get_running_loop()
