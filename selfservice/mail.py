@@ -104,24 +104,27 @@ class SMTPMailer:
     async def send(self, message: EmailMessage) -> None:
         import aiosmtplib
 
+        client = aiosmtplib.SMTP(
+            hostname=self.host,
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            use_tls=self.tls == "tls",
+            start_tls=True if self.tls == "starttls" else False,
+            tls_context=self.tls_context,
+            timeout=self.timeout,
+        )
         try:
-            await aiosmtplib.send(
-                message,
-                hostname=self.host,
-                port=self.port,
-                username=self.username,
-                password=self.password,
-                use_tls=self.tls == "tls",
-                start_tls=True if self.tls == "starttls" else False,
-                tls_context=self.tls_context,
-                timeout=self.timeout,
-            )
+            async with client:
+                await client.send_message(message)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             raise MailError(f"{self}: the server refused the address: {exc}", permanent=True) from exc
         except aiosmtplib.SMTPResponseException as exc:
             raise MailError(f"{self}: {exc.code} {exc.message}", permanent=500 <= exc.code < 600 and exc.code != 530) from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise MailError(f"{self}: {type(exc).__name__}: {exc}; check Settings.smtp_host and smtp_port") from exc
+        finally:
+            client.close()  # also after a failed STARTTLS, which leaves the socket open
 
 
 class FileMailer:
