@@ -27,7 +27,7 @@ from .store.desk import Desk
 from .store.desk_requests import Requests
 from .templating import build_environment
 from .theming import StaticAssets, load_theme
-from .views import api, manuals, pages, search, seo, widget
+from .views import api, manuals, pages, search, seo, staff, widget
 from .views import accounts as account_views
 from .views import hours as hours_views
 from .views import feedback as feedback_views
@@ -172,6 +172,7 @@ def create_portal(settings: Settings | None = None, /, **overrides: Any) -> Port
         Route("/widget.js", widget.widget_js, name="widget_js", methods=["GET", "HEAD"]),
         *feedback_views.routes(),
         *request_views.routes(),
+        Mount("/staff", routes=staff.routes(), name="staff"),
         Mount("/static", app=assets, name="static"),
     ]
     if hours is not None:

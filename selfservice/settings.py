@@ -19,8 +19,10 @@ from urllib.parse import urlsplit
 from .errors import SettingsError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
     from datetime import datetime
+
+    from starlette.requests import Request
 
     from .accounts.actions import AccountAction
     from .accounts.backend import AccountBackend
@@ -119,6 +121,8 @@ class Settings:
     rate_limit_sign_in: str | None = "10/15 minutes"
     business_hours: BusinessHours | Mapping[str, object] | None = None
     clock: Callable[[], datetime] | None = None
+    # -- staff area: inbox and insights (see docs/staff.md) --
+    is_staff: Callable[[Request], bool | Awaitable[bool]] | None = None
 
     def __post_init__(self) -> None:
         # Coerce friendly inputs (str paths, a single path) into their typed forms.
@@ -298,6 +302,8 @@ class Settings:
             parse_business_hours(self.business_hours)  # raises SettingsError("business_hours", ...)
         if self.clock is not None and not callable(self.clock):
             raise SettingsError("clock", "must be a function returning the current aware datetime")
+        if self.is_staff is not None and not callable(self.is_staff):
+            raise SettingsError("is_staff", "must be a function is_staff(request) -> bool (it may be async)")
 
     def _validate_customer_input(self) -> None:
         """The feedback, request, mail and webhook fields (docs/feedback.md)."""
