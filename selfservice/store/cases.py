@@ -43,6 +43,7 @@ __all__ = [
     "add_event",
     "create",
     "fetch",
+    "next_statuses",
     "overdue",
     "set_status",
 ]
@@ -57,6 +58,12 @@ STATUS_LABELS = {
     "resolved": "Resolved",
     "closed": "Closed",
 }
+
+
+def next_statuses(current: str) -> tuple[str, ...]:
+    """The statuses staff may move a request to from ``current``: any other, except back to
+    "received" (a request cannot become unread; the timeline keeps what happened)."""
+    return tuple(s for s in STATUSES if s != current and s != "received")
 
 
 class TransitionError(ValueError):
@@ -96,6 +103,7 @@ class RequestRecord:
     escalated_at: datetime | None
     updated_at: datetime | None
     satisfaction: int | None
+    assignee: str | None = None  # staff only: never in public() nor on the customer's page
     events: list[Event] = field(default_factory=list)
 
     @property

@@ -1,12 +1,16 @@
 """Contact requests and complaints as a Python API: what the views call, and the staff API.
 
-There is no staff UI yet, so staff (or a script, or a ticketing integration) work through
-``portal.requests``::
+Staff use the inbox under ``/staff`` (:mod:`selfservice.views.inbox`); a script or a
+ticketing integration works through ``portal.requests``::
 
     record = await portal.requests.get("C-7K4M-X9TH")
     await portal.requests.update_status("C-7K4M-X9TH", "in_progress", reply="We are looking into it.")
     await portal.requests.update_status("C-7K4M-X9TH", "resolved", reply="Refunded.", note="ticket #123")
+    await portal.requests.assign("C-7K4M-X9TH", "grace", actor="grace")
     await portal.requests.escalate_overdue()       # the outbox worker also runs it every 5 minutes
+
+Staff changes (status, reply, note, assignee) are written to ``audit_log`` with ``actor`` in
+the same transaction (:func:`.inbox.audit`).
 
 Every method commits before it returns; mail to the customer and staff, webhooks and hooks
 follow from the outbox and after the commit (see :mod:`.cases` for the timeline rules).
@@ -27,6 +31,7 @@ if TYPE_CHECKING:
 
     from .cases import RequestRecord
     from .desk import Desk, Effect
+    from .inbox import InboxFilter, InboxPage
 
 __all__ = ["Created", "Requests"]
 
@@ -170,11 +175,14 @@ class Requests:
             from . import cases
             from .tables import requests
 
+            from .inbox import audit
+
             if status not in cases.STATUSES:
                 raise cases.TransitionError(f"unknown status {status!r}; use one of {', '.join(cases.STATUSES)}")
             if status == "received" and record.status != "received":
                 raise cases.TransitionError("a request cannot go back to 'received'")
             now = self.desk.clock()
+            before = record.status
             if reply:
                 await cases.add_event(conn, record.id, "reply", "staff", body=reply, now=now)
                 if record.first_response_at is None:
@@ -191,6 +199,9 @@ class Requests:
                 context = {**self._mail_context(record), "reply": reply or "",
                            "ask_satisfaction": status in ("resolved", "closed") and record.satisfaction is None}
                 await self.desk.mail(conn, "request_update", record.email, context)
+            await audit(conn, actor=actor, action="request.status" if changed else "request.reply", target=reference,
+                        outcome="ok", now=now, details={"from": before, "to": status, "reply_chars": len(reply or ""),
+                                                        "note": bool(note)})
 
         return await self._change(reference, None, change)
 
@@ -200,10 +211,65 @@ class Requests:
         async def change(conn: AsyncConnection, record: RequestRecord, effects: list[Effect]) -> None:
             from . import cases
 
-            await cases.add_event(conn, record.id, "note", "staff", body=f"{actor}: {note}", internal=True,
-                                  now=self.desk.clock())
+            from .inbox import audit
+
+            now = self.desk.clock()
+            await cases.add_event(conn, record.id, "note", "staff", body=f"{actor}: {note}", internal=True, now=now)
+            await audit(conn, actor=actor, action="request.note", target=reference, outcome="ok", now=now,
+                        details={"chars": len(note)})
 
         return await self._change(reference, None, change)
+
+    async def assign(self, reference: str, assignee: str | None, *, actor: str = "staff") -> RequestRecord:
+        """Give the request to ``assignee`` (a staff name, at most 120 characters), or to
+        nobody with ``None``; an internal timeline entry says who changed it."""
+        name = " ".join((assignee or "").split())[:120] or None
+
+        async def change(conn: AsyncConnection, record: RequestRecord, effects: list[Effect]) -> None:
+            from sqlalchemy import select, update
+
+            from . import cases
+            from .inbox import audit
+            from .tables import requests
+
+            now = self.desk.clock()
+            before = (await conn.execute(select(requests.c.assignee).where(requests.c.id == record.id))).scalar_one()
+            if before == name:
+                raise cases.TransitionError(f"The request is already assigned to {name}." if name
+                                            else "The request is not assigned to anyone.")
+            await conn.execute(update(requests).where(requests.c.id == record.id).values(assignee=name))
+            body = f"{actor}: assigned to {name}" if name else f"{actor}: unassigned (was {before})"
+            await cases.add_event(conn, record.id, "assignment", "staff", body=body, internal=True, now=now)
+            await audit(conn, actor=actor, action="request.assign", target=reference, outcome="ok", now=now,
+                        details={"from": before, "to": name})
+
+        return await self._change(reference, None, change)
+
+    async def inbox(self, view: InboxFilter) -> InboxPage:
+        """One page of the staff inbox (:mod:`.inbox`)."""
+        from .inbox import inbox
+
+        store = await self.desk.store()
+        async with store.read() as conn:
+            return await inbox(conn, view, self.desk.clock())
+
+    async def assignees(self) -> list[str]:
+        """The names requests are assigned to now."""
+        from .inbox import assignees
+
+        store = await self.desk.store()
+        async with store.read() as conn:
+            return await assignees(conn)
+
+    async def audit_refused(self, reference: str, action: str, outcome: str, reason: str, *, actor: str) -> None:
+        """Log a staff action that did not happen (its own transaction rolled back)."""
+        from .inbox import audit
+
+        async def work(conn: AsyncConnection) -> None:
+            await audit(conn, actor=actor, action=action, target=reference, outcome=outcome, now=self.desk.clock(),
+                        details={"reason": reason[:200]})
+
+        await self.desk.write(work)
 
     async def escalate_overdue(self, now: datetime | None = None) -> list[str]:
         """Escalate every open request past its response date (once each); returns their references."""

@@ -15,24 +15,35 @@ audit log with the actor :func:`staff_actor` names.
 from __future__ import annotations
 
 import inspect
+import ipaddress
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, NoMatchFound
 
 from ..state import portal_state
 
-__all__ = ["NO_STORE", "require_staff", "routes", "staff_actor", "staff_only"]
+__all__ = ["MOUNT", "NO_STORE", "require_staff", "routes", "staff_actor", "staff_only", "try_url"]
 
+MOUNT = "/staff"  # where app.py mounts routes()
 NO_STORE = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex, nofollow"}
 
 
 async def require_staff(request: Request) -> str:
-    """Let the request in, or raise a 403; returns the actor name for the audit log."""
-    check = portal_state(request).settings.is_staff
+    """Let the request in, or raise a 403; returns the actor name for the audit log.
+
+    The one exception to "no is_staff, no access" is the local demo (``Settings.demo`` and no
+    ``is_staff``): a browser on the same machine — a loopback client *and* a loopback ``Host``
+    — may look around, so ``selfservice serve`` shows the staff area to its developer. A demo
+    reached through a proxy on the same host still sends the public ``Host`` and is refused.
+    """
+    settings = portal_state(request).settings
+    check = settings.is_staff
+    if check is None and settings.demo and _local(request):
+        return "demo"
     if check is None:
         raise HTTPException(403, "The staff area is not enabled: set Settings.is_staff.")
     allowed = check(request)
@@ -41,6 +52,25 @@ async def require_staff(request: Request) -> str:
     if allowed is not True:
         raise HTTPException(403, "You do not have access to the staff area.")
     return staff_actor(request)
+
+
+def _local(request: Request) -> bool:
+    """A loopback client asking for a loopback host name (the demo's own browser)."""
+    client = request.client.host if request.client else ""
+    try:
+        client_local = ipaddress.ip_address(client.removeprefix("::ffff:")).is_loopback
+    except ValueError:
+        return False
+    return client_local and request.url.hostname in ("127.0.0.1", "localhost", "::1")
+
+
+def try_url(url: Callable[..., str], name: str, /, **params: Any) -> str | None:
+    """``url(name)``, or None when no such route is mounted (a template global: the staff
+    navigation links only the sections this portal has)."""
+    try:
+        return url(name, **params)
+    except NoMatchFound:
+        return None
 
 
 def staff_actor(request: Request) -> str:
@@ -57,6 +87,9 @@ def staff_only(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[
 
     async def guarded(request: Request) -> Response:
         request.state.staff_actor = await require_staff(request)
+        # Mount("/staff") appended itself to root_path; links (url(), asset_url) and cookie
+        # paths are built from the portal's own root, as on every other page.
+        request.scope["root_path"] = str(request.scope.get("root_path", "")).removesuffix(MOUNT)
         response = await endpoint(request)
         for key, value in NO_STORE.items():
             response.headers[key] = value
@@ -77,4 +110,6 @@ def routes() -> list[BaseRoute]:
 
 def _feature_modules() -> list[Any]:
     """Each staff feature module has ``routes() -> list[BaseRoute]``."""
-    return []
+    from . import inbox
+
+    return [inbox]
