@@ -86,10 +86,10 @@ def staff_only(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[
     The actor name is in ``request.state.staff_actor``."""
 
     async def guarded(request: Request) -> Response:
-        request.state.staff_actor = await require_staff(request)
         # Mount("/staff") appended itself to root_path; links (url(), asset_url) and cookie
-        # paths are built from the portal's own root, as on every other page.
+        # paths are built from the portal's own root, as on every other page (the 403 too).
         request.scope["root_path"] = str(request.scope.get("root_path", "")).removesuffix(MOUNT)
+        request.state.staff_actor = await require_staff(request)
         response = await endpoint(request)
         for key, value in NO_STORE.items():
             response.headers[key] = value
