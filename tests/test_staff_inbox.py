@@ -475,3 +475,80 @@ def test_every_action_is_audited_without_message_text(staffed: tuple[Portal, Tes
     assert "Secret-ish" not in dumped and "Internal remark" not in dumped
     record = call(client, portal.requests.get, reference)
     assert record.status == "closed" and record.first_response_at is not None
+
+
+def test_rate_limit_per_staff_member(tmp_path: Path) -> None:
+    portal = portal_for(tmp_path, {}, is_staff=header_staff, rate_limit_feedback="2/minute")
+    with TestClient(portal) as client:
+        reference = create(client, portal)
+        assert act(client, reference, "note", note="first note").status_code == 303
+        assert act(client, reference, "note", note="second note").status_code == 303
+        third = act(client, reference, "note", note="third note")
+        assert third.status_code == 429 and third.headers["retry-after"] and "third note" in third.text
+        notes = [e.body for e in call(client, portal.requests.get, reference).events if e.kind == "note"]
+        assert notes == ["staff: first note", "staff: second note"]
+
+
+def test_the_inbox_speaks_german(staffed: tuple[Portal, TestClient, MemoryMailer]) -> None:
+    portal, client, _ = staffed
+    reference = create(client, portal)
+    call(client, portal.requests.update_status, reference, "in_progress")
+    listed = client.get("/staff/?lang=de", headers=STAFF)
+    assert listed.status_code == 200 and "<h1 class=\"ss-page-header__title\">Posteingang</h1>" in listed.text
+    assert "In Bearbeitung" in listed.text and "Nicht zugewiesen" in listed.text
+    detail = client.get(f"/staff/requests/{reference}?lang=de", headers=STAFF)
+    assert "Interne Notiz" in detail.text and "Dem Kunden antworten" in detail.text
+
+
+# -- in a real browser: the local demo, accessibility, keyboard ------------------------------------
+
+
+def test_demo_staff_pages_in_chromium_have_no_serious_axe_violations(tmp_path: Path) -> None:
+    axe_module = pytest.importorskip("axe_playwright_python.sync_playwright", reason="needs axe-playwright-python")
+    import json
+    import urllib.request
+
+    from selfservice import Settings, create_portal
+    from tests.live import launch_chromium, listening_socket, serving
+
+    portal = create_portal(Settings(demo=True, data_dir=tmp_path))
+    sock = listening_socket()
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}/help"
+    with serving(Starlette(routes=[Mount("/help", app=portal)]), [sock]), launch_chromium() as browser:
+        made = urllib.request.urlopen(urllib.request.Request(
+            f"{base}/api/requests", data=json.dumps({**FORM, "kind": "complaint"}).encode(),
+            headers={"content-type": "application/json"}))
+        reference = json.loads(made.read())["reference"]
+        failures: list[str] = []
+        for scheme, width in (("light", 1280), ("dark", 390)):
+            context = browser.new_context(color_scheme=scheme, viewport={"width": width, "height": 900})
+            page = context.new_page()
+            try:
+                page.goto(f"{base}/staff/")
+                assert reference in page.content(), "the demo's own browser gets in"
+                pages = {"inbox": None, "request": f"{base}/staff/requests/{reference}"}
+                for name, url in pages.items():
+                    if url:
+                        page.goto(url)
+                    failures += _axe(axe_module, page, f"{scheme} {name}")
+                page.click("#ss-action-note button[type=submit]")  # an empty note: the error state
+                assert "Enter internal note" in page.content()
+                failures += _axe(axe_module, page, f"{scheme} request with an error")
+                page.goto(f"{base}/staff/?status=lost")
+                failures += _axe(axe_module, page, f"{scheme} bad filter")
+            finally:
+                context.close()
+        assert not failures, "\n".join(failures)
+        page = browser.new_page()
+        try:
+            page.goto(f"{base}/staff/")
+            page.focus("#f-filter-status")
+            assert page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle") != "none"
+        finally:
+            page.close()
+
+
+def _axe(axe_module: Any, page: Any, name: str) -> list[str]:
+    results = axe_module.Axe().run(page)
+    return [f"{name}: {v['id']} [{v['impact']}] {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
