@@ -85,6 +85,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--index", action="append", default=[], metavar="COLUMNS",
+                        help="an extra index on requests to try, e.g. --index assignee,status")
     args = parser.parse_args()
 
     from starlette.testclient import TestClient
@@ -102,6 +104,9 @@ def main() -> None:
         t = time.perf_counter()
         middle = call(fill, store, args.requests, now)
         print(f"filled {args.requests:,} requests in {time.perf_counter() - t:.1f} s (SQLite, {data})")
+        for columns in args.index:
+            call(_index, store, columns)
+            print(f"extra index on requests ({columns})")
         base = summary(timed(lambda: call(portal.requests.get, middle), args.repeat))
         print(f"{'scenario':34} {'rows':>7} {'store p50':>10} {'p95':>7} {'× get':>6} {'page p50':>9} {'p95':>7}")
         print(f"{'baseline: get(reference)':34} {1:>7} {base[0]:>10.2f} {base[1]:>7.2f} {1.0:>6.1f}")
@@ -118,6 +123,15 @@ def main() -> None:
             print(f"{name:34} {found.total:>7,} {q[0]:>10.2f} {q[1]:>7.2f} {q[0] / base[0]:>6.1f} {p[0]:>9.2f} {p[1]:>7.2f}")
         print("\nSQLite query plans of the list query:")
         call(_plans, store, now)
+
+
+async def _index(store: Any, columns: str) -> None:
+    from sqlalchemy import text
+
+    names = [c.strip() for c in columns.split(",") if c.strip().isidentifier()]
+    async with store.write() as conn:
+        await conn.execute(text(f"CREATE INDEX bench_{'_'.join(names)} ON requests ({', '.join(names)})"))
+        await conn.execute(text("ANALYZE"))
 
 
 async def _plans(store: Any, now: datetime) -> None:

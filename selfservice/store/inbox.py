@@ -3,9 +3,9 @@
 The inbox is a queue, so its default order is "most urgent first": open requests before
 closed ones, then the earliest response date (overdue ones lead), then the oldest. The
 filters map onto the ``requests`` indexes: status and overdue use ``(status, due_at)``,
-kind uses ``(kind, created_at)``, "newest first" uses ``created_at``. Assignee, topic and
-the text filter narrow what those return; a help desk's open queue is hundreds of rows, not
-millions, so they need no index of their own.
+assignee uses ``(assignee, status, due_at)`` (migration 0005), kind uses ``(kind,
+created_at)``, "newest first" uses ``created_at``. Topic and the text filter (a substring of
+the subject or email, which no B-tree index can serve) narrow what those return.
 
 Staff actions are written to ``audit_log`` (:func:`audit`) in the same transaction as the
 change they record, so the log never claims a change that rolled back, nor misses one that

@@ -207,6 +207,7 @@ requests = Table(
     Index(None, "kind", "created_at"),
     Index(None, "status", "due_at"),
     Index(None, "email"),
+    Index(None, "assignee", "status", "due_at"),  # the staff inbox's assignee filter (added in 0005)
 )
 """Contact requests and complaints; the customer knows theirs by ``reference``.
 
