@@ -2,7 +2,8 @@
 
 Access is the host's decision: ``Settings.is_staff(request) -> bool`` (it may be async) is
 asked on every staff request, before anything is read. There is no default open access:
-without ``is_staff`` every staff URL answers 403, and a denied request gets a plain 403
+without ``is_staff`` every staff URL answers 403 (only a local demo lets in its own browser,
+see :func:`require_staff`), and a denied request gets a plain 403
 response, never a staff page or a redirect that reveals what is there. Staff pages are
 never cached (``Cache-Control: private, no-store``) and never indexed.
 
@@ -43,7 +44,7 @@ async def require_staff(request: Request) -> str:
     settings = portal_state(request).settings
     check = settings.is_staff
     if check is None and settings.demo and _local(request):
-        return "demo"
+        return staff_actor(request)
     if check is None:
         raise HTTPException(403, "The staff area is not enabled: set Settings.is_staff.")
     allowed = check(request)
