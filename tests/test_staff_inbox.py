@@ -195,7 +195,7 @@ def test_inbox_lists_filters_and_counts(staffed: tuple[Portal, TestClient, Memor
     shown = references(page.text)
     assert page.status_code == 200 and len(shown) == 3 and closed not in shown, "open ones by default"
     assert shown[0] == old_complaint, "overdue first: the complaint was due days ago"
-    assert 'class="ss-inbox-row ss-inbox-row--overdue"' in page.text and "Overdue: 1" in page.text
+    assert 'class="ss-inbox-row ss-inbox-row--overdue"' in page.text and '<a href="/staff/?overdue=1">Overdue: 1</a>' in page.text
     assert "Open <span class=\"ss-inbox-counts__n\">3</span>" in page.text
     assert "Closed <span class=\"ss-inbox-counts__n\">1</span>" in page.text
     assert "<caption>Requests 1–3 of 3</caption>" in page.text and '<th scope="col">Assignee</th>' in page.text

@@ -18,7 +18,8 @@ Importing this package is free: SQLAlchemy and Alembic (about 0.7 s to import) l
 when one of these names is first used, so ``create_portal`` and the content pages never pay
 for them. Feature modules: :mod:`.batch` (group commit), :mod:`.cases` (requests and their
 timeline), :mod:`.feedback` (votes, surveys, suggestions), :mod:`.outbox` (mail and webhooks
-written with the record), :mod:`.desk` (the lazily opened store and the services over it).
+written with the record), :mod:`.inbox` (the staff inbox's list and audit rows), :mod:`.desk`
+(the lazily opened store and the services over it).
 """
 
 from __future__ import annotations
