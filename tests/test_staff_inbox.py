@@ -217,6 +217,7 @@ def test_inbox_lists_filters_and_counts(staffed: tuple[Portal, TestClient, Memor
     assert shown_for(q=fresh.lower()) == [fresh] and shown_for(q="BOB@example") == [old_complaint]
     assert shown_for(q="100%") == [fresh] and shown_for(q="%") == [fresh], "% is a character, not a wildcard"
     assert shown_for(q="cy@example.com") == [] and shown_for(q="cy@example.com", status="any") == [closed]
+    assert shown_for(q="\x00bob\x07") == [old_complaint] and shown_for(assignee="lin\x00us") == [fresh], "NUL: no 500"
     assert shown_for(sort="newest")[-1] == old_complaint
     assert shown_for(status="resolved") == [] and "No requests match these filters." in client.get(
         "/staff/", params={"status": "resolved"}, headers=STAFF).text
@@ -261,8 +262,8 @@ def test_bad_filters_are_a_400_that_says_which(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def fuzzed(tmp_path: Path) -> Iterator[tuple[Portal, TestClient, str]]:
-    portal = portal_for(tmp_path, {}, is_staff=header_staff, rate_limit_feedback=None)
+def fuzzed(tmp_path: Path, db_settings: dict[str, Any]) -> Iterator[tuple[Portal, TestClient, str]]:
+    portal = portal_for(tmp_path, db_settings, is_staff=header_staff, rate_limit_feedback=None)
     with TestClient(portal) as client:
         yield portal, client, create(client, portal)
 

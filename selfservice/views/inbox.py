@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..forms import Field, FormResult, check_csrf, form_tokens, validate
+from ..forms import Field, FormResult, check_csrf, clean_text, form_tokens, validate
 from ..i18n import N_, translator
 from ..ratelimit import client_ip
 from ..references import parse as parse_reference
@@ -84,14 +84,15 @@ def parse_filter(query: dict[str, str], topics: dict[str, str], actor: str,
     overdue = query.get("overdue", "")
     if overdue not in ("", "1", "on", "yes"):
         errors["overdue"] = _("Overdue: leave it out, or give 1.")
-    assignee: str | None = " ".join(query.get("assignee", "").split()) or None
+    # Control characters (a NUL is an error to PostgreSQL) go, like in every form field.
+    assignee: str | None = " ".join(clean_text(query.get("assignee", "")).split()) or None
     if assignee == "unassigned":
         assignee = ""
     elif assignee == "me":
         assignee = actor
     elif assignee is not None and len(assignee) > 120:
         errors["assignee"] = _("Assignee: a name has at most 120 characters.")
-    text = query.get("q", "")
+    text = clean_text(query.get("q", ""))
     if len(text) > 200:
         errors["q"] = _("Search: use at most 200 characters.")
     sort = query.get("sort") or "urgent"
@@ -113,7 +114,7 @@ async def inbox(request: Request) -> Response:
     desk = desk_of(request)
     _ = translator(request).gettext
     actor = request.state.staff_actor
-    query = {k: v for k, v in request.query_params.items()}
+    query = dict(request.query_params)
     topics = dict(desk.settings.request_topics)
     view, errors = parse_filter(query, topics, actor, _)
     found = await desk.requests.inbox(view) if view is not None else None
@@ -129,8 +130,8 @@ async def inbox(request: Request) -> Response:
         request, "staff/inbox.html", title=_("Inbox"), status=400 if errors else 200, staff_nav="inbox",
         found=found, errors=errors, values=query, topics=topics, statuses=list(STATUS_NAMES.items()),
         labels=STATUS_NAMES, open_statuses=OPEN_STATUSES,
-        open_count=sum(found.counts.get(s, 0) for s in OPEN_STATUSES) if found else 0, assignees=await desk.requests.assignees(), now=desk.clock(), actor=actor,
-        page_href=page_href, status_href=lambda s: url("staff:inbox", _query={"status": s}),
+        open_count=sum(found.counts.get(s, 0) for s in OPEN_STATUSES) if found else 0,
+        assignees=await desk.requests.assignees(), now=desk.clock(), actor=actor, page_href=page_href, status_href=lambda s: url("staff:inbox", _query={"status": s}),
     )
 
 
