@@ -27,9 +27,9 @@ from starlette.routing import BaseRoute, NoMatchFound
 
 from ..state import portal_state
 
-__all__ = ["MOUNT", "NO_STORE", "require_staff", "routes", "staff_actor", "staff_only", "try_url"]
+__all__ = ["NO_STORE", "require_staff", "routes", "staff_actor", "staff_only", "try_url"]
 
-MOUNT = "/staff"  # where app.py mounts routes()
+PREFIX = "/staff"  # where app.py mounts routes()
 NO_STORE = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex, nofollow"}
 
 
@@ -87,9 +87,11 @@ def staff_only(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[
     The actor name is in ``request.state.staff_actor``."""
 
     async def guarded(request: Request) -> Response:
-        # Mount("/staff") appended itself to root_path; links (url(), asset_url) and cookie
-        # paths are built from the portal's own root, as on every other page (the 403 too).
-        request.scope["root_path"] = str(request.scope.get("root_path", "")).removesuffix(MOUNT)
+        # Starlette's Mount("/staff") appends "/staff" to root_path, but links are built from
+        # the portal's root (url('staff:…') already includes the prefix): take it back off.
+        root = str(request.scope.get("root_path", ""))
+        if root.endswith(PREFIX):
+            request.scope["root_path"] = root[: -len(PREFIX)]
         request.state.staff_actor = await require_staff(request)
         response = await endpoint(request)
         for key, value in NO_STORE.items():
