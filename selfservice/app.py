@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
+from .caching import ResponseCache
 from .content import load_library
 from .search import SearchIndex
 from .security import BodyLimitMiddleware, CORSMiddleware, SecurityHeadersMiddleware
@@ -179,13 +180,17 @@ def create_portal(settings: Settings | None = None, /, **overrides: Any) -> Port
         routes.append(Route("/hours", hours_views.hours_page, name="hours", methods=["GET", "HEAD"]))
     if accounts is not None:
         routes += account_views.account_routes(accounts.actions)
+    # Outermost first. OpenNowRefresh must see every request (it clears cached pages when a
+    # channel opens or closes), so it sits in front of the response cache; the response
+    # cache sits in front of the rest, so a hit skips them (their headers are in the entry).
     middleware = [
+        Middleware(ResponseCache, cache=state.cache),
         Middleware(SecurityHeadersMiddleware),
         Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout),
         Middleware(CORSMiddleware, allowed_origins=settings.allowed_origins),
     ]
     if hours is not None:
-        middleware.append(Middleware(hours_views.OpenNowRefresh, hours=hours, clock=clock, clear=state.cache.clear))
+        middleware.insert(0, Middleware(hours_views.OpenNowRefresh, hours=hours, clock=clock, clear=state.cache.clear))
     app = Portal(
         debug=False,
         routes=routes,

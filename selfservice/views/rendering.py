@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..caching import Prepared, prepare, respond
+from ..caching import Prepared, mark_shared, prepare, respond
 from ..content import ROOT_MARKER
 from ..i18n import QUERY, languages, page_headers, request_locale
 from ..state import PortalState, portal_state
@@ -121,4 +121,5 @@ def render_cached(request: Request, key: tuple[object, ...], build: Callable[[],
     state = portal_state(request)
     full_key = (state.generation, root_path(request), request_locale(request), *key)
     prepared = state.cache.get_or_render(full_key, build)
+    mark_shared(request.scope)
     return respond(request, prepared, max_age=state.settings.html_max_age)
