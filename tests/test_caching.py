@@ -1,12 +1,17 @@
 import gzip
+from pathlib import Path
 
+import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
+from starlette.types import Message, Receive, Scope, Send
 
+from selfservice import Portal, Settings, create_portal
 from selfservice.caching import PageCache, prepare, respond
+from tests.conftest import SECRET
 
 BODY = "<p>" + "help " * 400 + "</p>"
 
@@ -76,17 +81,10 @@ def test_page_cache_is_lru_and_counts() -> None:
 
 # -- the response cache in front of the portal --------------------------------------------
 
-import pytest  # noqa: E402
-from starlette.routing import Mount  # noqa: E402
-from starlette.types import Message, Receive, Scope, Send  # noqa: E402
-
-from selfservice import Portal, Settings, create_portal  # noqa: E402
-
-SECRET = "test-secret-key-0123456789abcdef"
 
 
 @pytest.fixture()
-def portal(tmp_path, demo_dir) -> Portal:  # type: ignore[no-untyped-def]
+def portal(tmp_path: Path, demo_dir: Path) -> Portal:
     return create_portal(Settings(content_dirs=[demo_dir], secret_key=SECRET, data_dir=tmp_path, locales=["en", "de"]))
 
 
