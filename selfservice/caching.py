@@ -155,11 +155,13 @@ class ResponseCache:
     The key is everything such a page can vary on: method, mount prefix, path, query
     string, ``Host``, whether gzip is accepted, ``Accept-Language`` and the ``lang``
     cookie. Entries live in ``cache.responses`` (an LRU of ``max_entries``) and go when
-    the page cache is cleared. Each hit sends a fresh copy of the header list, because
+    the page cache is cleared. An entry's body is the very bytes object the page cache
+    holds (one body chunk is kept as is), so many keys for one page cost a header list
+    each, not a copy of the page. Each hit sends a fresh copy of the header list, because
     middleware outside the portal may edit it in place.
     """
 
-    def __init__(self, app: ASGIApp, *, cache: PageCache, max_entries: int = 2048) -> None:
+    def __init__(self, app: ASGIApp, *, cache: PageCache, max_entries: int = 1024) -> None:
         self.app = app
         self.cache = cache
         self.max_entries = max_entries
