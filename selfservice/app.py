@@ -161,6 +161,7 @@ def create_portal(settings: Settings | None = None, /, **overrides: Any) -> Port
         Route("/m/{manual}/{version}/{chapter}", manuals.chapter, name="chapter", methods=["GET", "HEAD"]),
         Route("/api/search", api.search, name="api_search", methods=["GET", "HEAD"]),
         Route("/api/answer", api.answer, name="api_answer", methods=["GET", "HEAD"]),
+        Route("/api/actions", api.actions, name="api_actions", methods=["GET", "HEAD"]),
         Route("/api/articles", api.articles, name="api_articles", methods=["GET", "HEAD"]),
         Route("/api/articles/{slug}", api.article, name="api_article", methods=["GET", "HEAD"]),
         Route("/api/openapi.json", api.openapi, name="openapi", methods=["GET", "HEAD"]),
