@@ -251,6 +251,37 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        "/api/contact": {
+            "get": {
+                "operationId": "contactInfo",
+                "summary": "For a contact form: the topics, whether anyone is there now, and the related pages",
+                "responses": {
+                    "200": {
+                        "description": "Topics and opening status (open_now is null when no business hours are set)",
+                        "content": {"application/json": {"schema": {
+                            "type": "object",
+                            "required": ["topics", "open_now", "hours_url", "contact_url", "status_url"],
+                            "properties": {
+                                "topics": {"type": "array", "items": {
+                                    "type": "object", "required": ["value", "label"],
+                                    "properties": {"value": {"type": "string"}, "label": {"type": "string"}}}},
+                                "open_now": {"oneOf": [{"type": "null"}, {
+                                    "type": "object", "required": ["open", "headline", "detail", "closure"],
+                                    "properties": {
+                                        "open": {"type": "boolean", "description": "Any channel open now"},
+                                        "headline": {"type": "string", "examples": ["Open now", "Closed now"]},
+                                        "detail": {"type": "string", "examples": ["Phone until 17:30"]},
+                                        "closure": {"type": ["string", "null"], "description": "Today's closure, e.g. a holiday"},
+                                    }}]},
+                                "hours_url": {"type": ["string", "null"]},
+                                "contact_url": {"type": "string"},
+                                "status_url": {"type": "string", "description": "Look up a request by its reference"},
+                            },
+                        }}},
+                    }
+                },
+            }
+        },
         "/api/articles": {
             "get": {
                 "operationId": "listArticles",
