@@ -165,6 +165,35 @@ def test_contextual_accepts_the_longest_path(rules_client: TestClient) -> None:
     assert _titles(rules_client, path="/" + "a" * 2047, context="a" * 64) == []
 
 
+def test_contact_info_without_business_hours(rules_client: TestClient) -> None:
+    r = rules_client.get("/help/api/contact", headers={"origin": HOST_ORIGIN})
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    assert r.headers["access-control-allow-origin"] == HOST_ORIGIN
+    body = r.json()
+    assert body["open_now"] is None and body["hours_url"] is None
+    assert body["contact_url"] == "http://testserver/help/contact"
+    assert body["status_url"] == "http://testserver/help/requests/status"
+    assert {"value": "other", "label": "Something else"} in body["topics"]
+
+
+def test_contact_info_follows_the_clock(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    now = [datetime(2026, 6, 8, 10, 0, tzinfo=UTC)]  # a Monday, 11:00 in London
+    hours = {"timezone": "Europe/London",
+             "channels": {"phone": {"label": "Phone", "hours": {"mon-fri": "09:00-17:30"}}}}
+    settings = Settings(content_dirs=[tmp_path], secret_key=SECRET, data_dir=tmp_path / "data",
+                        business_hours=hours, clock=lambda: now[0], request_topics={"other": "Something else"})
+    with TestClient(create_portal(settings)) as client:
+        assert client.get("/api/contact").json()["open_now"] == {
+            "open": True, "headline": "Open now", "detail": "Phone until 5:30\u202fPM", "closure": None}
+        now[0] = datetime(2026, 6, 13, 12, 0, tzinfo=UTC)  # Saturday
+        body = client.get("/api/contact").json()
+        assert body["open_now"] == {"open": False, "headline": "Closed now", "detail": "Phone opens Monday at 9:00\u202fAM",
+                                    "closure": None}
+        assert body["hours_url"] == "http://testserver/hours" and body["topics"] == [{"value": "other", "label": "Something else"}]
+
+
 # -- in a real browser ---------------------------------------------------------------------
 def _host_page(src: str, **data: str) -> str:
     attrs = "".join(f' data-{k}="{escape(v)}"' for k, v in data.items())
