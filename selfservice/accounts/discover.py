@@ -38,7 +38,7 @@ _CONTRACTION = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(_CONTRA
 # Filler that says nothing about which action is meant. "not", "where", "change" and the
 # like stay: they tell actions apart.
 _STOP = frozenset(
-    "a an and are am be been by do does for from have help how i i'd in into is it me my myself of on or our "
+    "a an and are am be been by do does for from have help how i in into is it me my myself of on or our "
     "please the this to up us was we what when which who why will with would you your yours can could should "
     "need want get got".split()
 )
