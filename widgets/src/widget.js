@@ -205,6 +205,7 @@ class Widget extends HTMLElement {
     this.art.hidden = view !== "article";
     this.form.hidden = view !== "rate";
     this.ctc.hidden = view !== "contact";
+    this.root.querySelector("footer").hidden = view === "contact";
     this.backBtn.hidden = view === "search";
   }
 
@@ -520,7 +521,7 @@ class Widget extends HTMLElement {
           } catch {}
           const bad = [...f.elements].filter((x) => x.name && body.errors?.[x.name]);
           if (!bad.length) return this.note(out, e.status === 429 ? body.error || UNSENT : UNSENT, true);
-          err.textContent = bad.map((x) => body.errors[x.name]).join(" ");
+          err.textContent = bad.map((x) => body.errors[x.name].replace(/\.?$/, ".")).join(" ");
           err.hidden = false;
           for (const x of bad) x.setAttribute("aria-invalid", "true"), x.setAttribute("aria-describedby", "cerr");
           bad[0].focus();
