@@ -194,6 +194,26 @@ def test_contact_info_follows_the_clock(tmp_path: Path) -> None:
         assert body["hours_url"] == "http://testserver/hours" and body["topics"] == [{"value": "other", "label": "Something else"}]
 
 
+def test_survey_answers_keep_the_widgets_context(tmp_path: Path) -> None:
+    """What ``SelfService.ask(kind, context)`` posts is stored with the answer."""
+    import json
+
+    from selfservice.cli import main
+
+    data = tmp_path / "data"
+    settings = Settings(content_dirs=[tmp_path], secret_key=SECRET, data_dir=data)
+    with TestClient(create_portal(settings)) as client:
+        assert client.post("/api/surveys/csat", json={"score": 4, "context": "order-42"}).status_code == 201
+        assert client.post("/api/surveys/nps", json={"score": 9, "context": None}).status_code == 201
+        for bad in (7, "x" * 201, ["checkout"]):
+            r = client.post("/api/surveys/nps", json={"score": 9, "context": bad})
+            assert r.status_code == 422 and "context" in r.json()["errors"], bad
+    target = tmp_path / "surveys.json"
+    assert main(["export", "surveys", "--format", "json", "--output", str(target), "--data-dir", str(data)]) == 0
+    stored = {(s["kind"], s["score"]): s["context"] for s in json.loads(target.read_text())}
+    assert stored == {("csat", 4): {"source": "api", "context": "order-42"}, ("nps", 9): {"source": "api"}}
+
+
 # -- in a real browser ---------------------------------------------------------------------
 def _host_page(src: str, **data: str) -> str:
     attrs = "".join(f' data-{k}="{escape(v)}"' for k, v in data.items())

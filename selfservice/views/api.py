@@ -494,7 +494,9 @@ OPENAPI["paths"].update({
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["score"],
                 "properties": {"score": {"type": "integer", "minimum": 0, "maximum": 10},
-                               "comment": {"type": "string", "maxLength": 2000}, "token": {"type": "string"}}}}}},
+                               "comment": {"type": "string", "maxLength": 2000}, "token": {"type": "string"},
+                               "context": {"type": ["string", "null"], "maxLength": 200,
+                                           "description": "Where it was asked (the widget's data-context)"}}}}}},
             "responses": {
                 "201": {"description": "Stored", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SurveyAnswer"}}}},
                 "200": {"description": "A repeat: the first answer stands", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SurveyAnswer"}}}},

@@ -193,7 +193,8 @@ class Widget extends HTMLElement {
     this.form.onsubmit = (e) => {
       e.preventDefault();
       const f = new FormData(this.form);
-      const body = { score: Number(f.get("score")), comment: String(f.get("comment") || "").trim(), context: this.ctx };
+      const body = { score: Number(f.get("score")), comment: String(f.get("comment") || "").trim() };
+      if (this.ctx) body.context = String(this.ctx);
       this.send("/api/surveys/" + this.kind, body, this.ratemsg, "Thank you! Your answer has been sent.", [$(".rate .primary")]);
     };
   }
