@@ -426,7 +426,7 @@ def test_widget_ask_box_quick_actions_and_contact_form(live: dict[str, Any], bro
         link = box.get_by_role("link")
         doc = portal.ss.library.document(expected.slug)
         expect(link).to_have_attribute("href", f"{origin}/help{doc.url_path}" + (f"#{expected.anchor}" if expected.anchor else ""))
-        expect(dialog.locator(".live")).to_have_text(re.compile(r"^Quick answer, (\d+ results?|No results)$"))
+        expect(dialog.locator(".live")).to_have_text(re.compile(r"^Quick answer, (\d+ results?|no results)$"))
         page.keyboard.press("ArrowDown")
         expect(link).to_be_focused()  # the answer comes first in the arrow-key order
         page.keyboard.press("Enter")
@@ -489,6 +489,12 @@ def test_widget_ask_box_quick_actions_and_contact_form(live: dict[str, Any], bro
         assert parse(reference) == reference  # a real reference: its check digit holds
         expect(dialog.get_by_role("link", name=re.compile("^Check your request's progress"))).to_have_attribute(
             "href", f"{origin}/help/requests/status")
+        # A second message starts from a fresh form (a new Idempotency-Key, the button enabled).
+        dialog.get_by_role("button", name="Back").click()
+        expect(dialog.get_by_role("button", name="Contact us")).to_be_focused()  # back to what opened it
+        page.keyboard.press("Enter")
+        expect(dialog.get_by_role("button", name="Send message")).to_be_enabled()
+        expect(email).to_have_value("")
         page.keyboard.press("Escape")
         expect(dialog).to_be_hidden()
         assert errors == []

@@ -169,7 +169,10 @@ class Widget extends HTMLElement {
     $(".launcher span").textContent = title;
     $("#heading").textContent = title;
     $(".full").href = this.base + "/contact";
-    $(".cbtn").onclick = () => this.contact();
+    $(".cbtn").onclick = (e) => {
+      this.from = e.currentTarget; // Back returns here
+      this.contact();
+    };
     this.cform.onsubmit = (e) => {
       e.preventDefault();
       this.submitContact();
@@ -240,7 +243,7 @@ class Widget extends HTMLElement {
   back() {
     this.ctrl?.abort();
     this.show("search");
-    (this.from?.isConnected ? this.from : this.input).focus();
+    (this.from?.getClientRects().length ? this.from : this.input).focus();
   }
 
   key(e) {
@@ -330,8 +333,9 @@ class Widget extends HTMLElement {
         const said = [];
         if (a.answer) said.push("Quick answer");
         if (acts.length) said.push(plural(acts.length, "quick action"));
-        said.push(n ? plural(n, "result") : "No results");
-        this.say(said.join(", "));
+        said.push(n ? plural(n, "result") : "no results");
+        const line = said.join(", ");
+        this.say(line[0].toUpperCase() + line.slice(1));
         if (!n && !acts.length) this.note(this.smsg, `No results for “${q}”. Try other words, or contact us.`);
         if (n > d.results.length) {
           this.all.hidden = false;
@@ -458,7 +462,8 @@ class Widget extends HTMLElement {
       f.reset();
       f.hidden = false;
       sent.hidden = true;
-      this.cform.querySelector(".cmsg").textContent = "";
+      f.querySelector(".cmsg").textContent = "";
+      f.querySelector(".primary").disabled = false;
       this.idem = (crypto.randomUUID?.() || String(Math.random()).slice(2) + Date.now()).replace(/[^\w-]/g, "");
     }
     const q = this.input.value.trim();
@@ -466,6 +471,7 @@ class Widget extends HTMLElement {
     this.ctc.querySelector("h3").focus();
     this.req("/api/contact").then((r) => r.json()).then(
       (d) => {
+        this.statusUrl = d.status_url;
         const sel = f.topic;
         if (!sel.options.length) sel.append(...d.topics.map((t) => new Option(t.label, t.value)));
         const h = this.ctc.querySelector(".hours");
@@ -481,7 +487,7 @@ class Widget extends HTMLElement {
           h.append(a);
         }
       },
-      () => {}, // the form still works with a typed topic list missing: the full form is linked
+      () => {}, // no status line; without topics the portal names the problem, and the full form is linked
     );
   }
 
@@ -509,7 +515,7 @@ class Widget extends HTMLElement {
           sent.hidden = false;
           const ref = sent.querySelector(".ref");
           ref.textContent = `Thank you. Your reference is ${d.reference}.`;
-          sent.querySelector(".track").href = this.base + "/requests/status";
+          sent.querySelector(".track").href = (this.statusUrl && safeUrl(this.statusUrl, this.base)) || this.base + "/requests/status";
           ref.focus();
           this.say(ref.textContent);
         },
