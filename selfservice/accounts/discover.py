@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from .actions import AccountAction
 
@@ -72,10 +73,15 @@ def words(text: str) -> list[str]:
     return [_stem(w) for w in _WORD.findall(folded) if w not in _STOP]
 
 
-def phrase_words(action: AccountAction) -> list[frozenset[str]]:
+def phrase_words(action: AccountAction) -> tuple[frozenset[str], ...]:
     """The word sets an action answers to: its keywords, else its title."""
-    phrases = action.keywords or (action.title,)
-    return [ws for ws in (frozenset(words(p)) for p in phrases) if ws]
+    return _phrase_words(tuple(action.keywords) or (action.title,))
+
+
+@lru_cache(maxsize=512)
+def _phrase_words(phrases: tuple[str, ...]) -> tuple[frozenset[str], ...]:
+    """Normalised once per set of phrases, not on every search."""
+    return tuple(ws for ws in (frozenset(words(p)) for p in phrases) if ws)
 
 
 def match_actions(query: str, actions: Iterable[AccountAction], *, signed_in: bool | None = None,
