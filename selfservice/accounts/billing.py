@@ -110,4 +110,8 @@ ACTION = AccountAction(
     menu_route="account_billing",
     audience="signed_in",
     order=30,
+    keywords=[
+        "invoice", "pay bill", "billing", "bills", "balance", "make a payment", "how much do I owe",
+        "receipt", "outstanding payment", "account statement",
+    ],
 )

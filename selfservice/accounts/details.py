@@ -206,4 +206,9 @@ ACTION = AccountAction(
     menu_route="account_details",
     audience="signed_in",
     order=20,
+    keywords=[
+        "change address", "update address", "new address", "moved house", "change email",
+        "update email address", "change phone number", "change name", "update details", "personal details",
+        "unsubscribe", "marketing emails", "stop newsletter", "contact preferences",
+    ],
 )

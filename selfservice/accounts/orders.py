@@ -136,4 +136,9 @@ ACTION = AccountAction(
     menu_route="account_orders",
     audience="everyone",
     order=10,
+    keywords=[
+        "where is my order", "track order", "tracking", "order status", "delivery status", "parcel",
+        "has my order shipped", "order arrive", "order not arrived", "late delivery", "missing delivery",
+        "dispatched", "order number",
+    ],
 )

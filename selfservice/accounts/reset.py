@@ -166,6 +166,11 @@ ACTION = AccountAction(
     menu_route="account_reset",
     audience="everyone",
     order=80,
+    keywords=[
+        "forgot password", "forgotten password", "forgot my password", "reset password", "lost password",
+        "change password", "new password", "password not working", "wrong password", "cannot log in",
+        "cannot login", "cannot sign in", "unable to log in", "locked out", "password reset link",
+    ],
 )
 
 

@@ -81,4 +81,7 @@ ACTION = AccountAction(
     menu_route="account_username",
     audience="signed_out",
     order=90,
+    keywords=[
+        "username", "user name", "forgot login", "forgotten login", "which email address do I sign in with",
+    ],
 )

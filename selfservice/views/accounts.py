@@ -1,10 +1,12 @@
-"""The Account page family: the menu, the portal's own sign-in and sign-out, and the routes
-of every account action (each action's views live in its own ``selfservice.accounts`` module).
+"""The Account page family: the menu, the portal's own sign-in and sign-out, the routes of
+every account action (each action's views live in its own ``selfservice.accounts`` module),
+and the actions offered for a search (``/search``, ``/api/search``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -12,13 +14,14 @@ from starlette.routing import BaseRoute, Route
 
 from ..accounts.actions import AccountAction, mount_actions, visible_actions
 from ..accounts.backend import Account
+from ..accounts.discover import depends_on_sign_in, match_actions, needs_sign_in
 from ..accounts.pages import client_ip, page, read, redirect, throttled
 from ..accounts.runtime import accounts_of
 from ..accounts.sessions import clear_session, start_session
 from ..forms import Field, validate
-from .rendering import root_path
+from .rendering import absolute_root, root_path
 
-__all__ = ["account_routes", "home", "sign_in", "sign_out"]
+__all__ = ["ActionLink", "account_routes", "action_json", "action_links", "home", "sign_in", "sign_out"]
 
 SIGN_IN = "account.sign_in"
 SIGN_OUT = "account.sign_out"
@@ -94,6 +97,39 @@ async def sign_out(request: Request) -> Response:
         clear_session(request, response)
         await accounts.audit(request, "sign_out", "ok", account=account)
     return response
+
+
+@dataclass(frozen=True, slots=True)
+class ActionLink:
+    """An account action offered for a search: ``sign_in`` when its page will ask for it."""
+
+    slug: str
+    title: str
+    summary: str
+    url: str
+    sign_in: bool
+
+
+async def action_links(request: Request, query: str, *, absolute: bool = False) -> list[ActionLink]:
+    """The account actions ``query`` asks for (see ``accounts/discover.py``); none when the
+    portal has no account pages. The backend is asked who is signed in only when a matched
+    action depends on it, so most searches cost no more than a few set lookups."""
+    accounts = getattr(request.scope.get("app"), "accounts", None)
+    if accounts is None or not query.strip():
+        return []
+    found = match_actions(query, accounts.actions)
+    signed_in: bool | None = None
+    if depends_on_sign_in(found):
+        signed_in = await accounts.current_account(request) is not None
+        found = match_actions(query, accounts.actions, signed_in=signed_in)
+    root = absolute_root(request) if absolute else root_path(request)
+    app = request.scope["app"]
+    return [ActionLink(a.slug, a.title, a.summary, root + str(app.url_path_for(a.menu_route)), needs_sign_in(a, signed_in))
+            for a in found]
+
+
+def action_json(links: Sequence[ActionLink]) -> list[dict[str, object]]:
+    return [asdict(link) for link in links]
 
 
 def account_routes(actions: Sequence[AccountAction]) -> list[BaseRoute]:

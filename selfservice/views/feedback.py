@@ -33,6 +33,7 @@ from ..forms import (
     json_type_errors,
     FormResult,
     check_csrf,
+    clean_text,
     form_tokens,
     idempotency_key,
     is_bot,
@@ -390,7 +391,10 @@ async def survey_thanks(request: Request) -> Response:
 
 
 async def api_survey(request: Request) -> Response:
-    """``POST /api/surveys/{kind}`` ``{"score", "comment"?, "token"?}`` (+ ``Idempotency-Key``)."""
+    """``POST /api/surveys/{kind}`` ``{"score", "comment"?, "token"?, "context"?}`` (+ ``Idempotency-Key``).
+
+    ``context`` (the widget's ``data-context``, e.g. ``checkout``) is kept with the answer
+    as ``{"source": "api", "context": …}``; a survey link's token brings its own context."""
     desk = desk_of(request)
     kind = _survey_kind(request)
     refused = json_guard(request)
@@ -409,13 +413,17 @@ async def api_survey(request: Request) -> Response:
         return json_error(410, "This survey link has expired or is not valid.")
     result = validate(form, _survey_fields(kind))
     result.errors.update(json_type_errors(request, {"score": int, "comment": str, "token": str}))
+    given = (getattr(request.state, "json_body", None) or {}).get("context")  # the widget's data-context
+    if given is not None and not (isinstance(given, str) and len(given) <= 200):
+        result.errors["context"] = "context must be a string of at most 200 characters"
+    given = clean_text(given) if isinstance(given, str) else None
     if not result.ok:
         return json_error(422, "Please check the answer.", result.errors)
     limited = desk.limits.hit("feedback", client_ip(request))
     if limited:
         return json_error(429, limited.message, headers=limited_headers(limited))
     key = f"survey-link:{data['n']}" if data else idempotency_key(request, form)
-    context = dict(data["c"]) if data else {"source": "api"}
+    context = dict(data["c"]) if data else {"source": "api", **({"context": given} if given else {})}
     survey_id, created = await desk.feedback.answer_survey(kind, result.values["score"], result.values.get("comment"),
                                                            context, key)
     response = JSONResponse({"ok": True, "id": survey_id, "created": created, "kind": kind},
