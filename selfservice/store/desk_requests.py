@@ -82,10 +82,10 @@ class Requests:
                 conn, kind=kind, topic=topic, subject=subject, message=message, email=email, order_ref=order_ref,
                 locale=locale or desk.settings.locale, target_days=self.target_days(kind), now=desk.clock(),
             )
-            context = self._mail_context(record)
-            await desk.mail(conn, "request_received", email, context, acknowledges=record.reference)
+            await desk.mail(conn, "request_received", email, self._mail_context(record, record.locale),
+                            acknowledges=record.reference)
             if desk.settings.staff_email:
-                await desk.mail(conn, "staff_request", desk.settings.staff_email, context, reply_to=email)
+                await desk.mail(conn, "staff_request", desk.settings.staff_email, self._mail_context(record), reply_to=email)
             effects = [await desk.emit(conn, "request_created", request=record.public())]
             if scoped:
                 await settle_key(conn, scoped, record.reference)
@@ -188,7 +188,7 @@ class Requests:
             if note:
                 await cases.add_event(conn, record.id, "note", "staff", body=f"{actor}: {note}", internal=True, now=now)
             if reply or (changed and status in ("waiting_for_customer", "resolved", "closed")):
-                context = {**self._mail_context(record), "reply": reply or "",
+                context = {**self._mail_context(record, record.locale), "reply": reply or "",
                            "ask_satisfaction": status in ("resolved", "closed") and record.satisfaction is None}
                 await self.desk.mail(conn, "request_update", record.email, context)
 
@@ -287,13 +287,19 @@ class Requests:
         self.desk.fire(effects)
         return record
 
-    def _mail_context(self, record: RequestRecord) -> dict[str, Any]:
+    def _mail_context(self, record: RequestRecord, locale: str | None = None) -> dict[str, Any]:
+        """What the request mails show. Mail to the customer passes the request's ``locale``
+        (the language they wrote in); mail to staff is in ``Settings.locale``."""
+        from ..i18n import translations
         from .cases import STATUS_LABELS
 
+        language = locale or self.desk.settings.locale
+        _ = translations(language).gettext
         return {
             "request": record,
-            "status_label": STATUS_LABELS.get(record.status, record.status),
-            "topic_label": self.desk.settings.request_topics.get(record.topic, record.topic),
+            "locale": language,
+            "status_label": _(STATUS_LABELS.get(record.status, record.status)),
+            "topic_label": _(self.desk.settings.request_topics.get(record.topic, record.topic)),
             "status_link": self.status_link(record.reference, record.email),
             "target_days": self.target_days(record.kind),
         }

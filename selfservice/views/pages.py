@@ -170,7 +170,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
     if _is_api(request):  # the API's messages stay in one language for the programs reading them
         message = detail or _TITLES.get(status, _ERROR)
         return JSONResponse({"error": message, "status": status}, status_code=status, headers=exc.headers)
-    message = detail or _safe_gettext(request)(_TITLES.get(status, _ERROR))
+    # A detail marked with N_ where it is raised is in the catalog: shown in the page's language.
+    message = _safe_gettext(request)(detail or _TITLES.get(status, _ERROR))
     return _error_page(request, status, message, dict(exc.headers) if exc.headers else None)
 
 
