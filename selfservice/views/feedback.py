@@ -42,7 +42,7 @@ from ..forms import (
     set_csrf_cookie,
     validate,
 )
-from ..i18n import N_, request_locale, translations, translator
+from ..i18n import N_, remember_choice, request_locale, translations, translator
 from ..ratelimit import Limited, client_ip
 from ..state import portal_state
 from .rendering import PageMeta, render, root_path, url_builder
@@ -115,6 +115,9 @@ def page(request: Request, template: str, *, title: str, status: int = 200, head
     """A per-visitor HTML page: never cached, CSRF cookie attached when a form needed one."""
     prepared = render(request, template, page=PageMeta(title, noindex=True), status=status, **context)
     response = Response(prepared.body, status_code=status, media_type=prepared.media_type, headers=headers)
+    for name, value in prepared.headers:  # Content-Language, and Vary when the portal has languages
+        response.headers.setdefault(name, value)
+    remember_choice(request, response)
     response.headers["cache-control"] = "no-store"
     set_csrf_cookie(request, response)
     return response

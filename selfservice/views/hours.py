@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from babel.dates import format_date, format_time, get_day_names
+from babel.dates import format_date, format_skeleton, format_time, get_day_names
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -45,7 +45,8 @@ def when(instant: datetime, now: datetime, hours: BusinessHours, locale: str = "
     if days == 1:
         return _("tomorrow at %(time)s") % {"time": clock}
     # Translators: %(day)s is a weekday ("Monday") or a day and month ("5 January").
-    day = format_date(local.date(), "EEEE" if days < 7 else "d MMMM", locale=loc)
+    day = (format_date(local.date(), "EEEE", locale=loc) if days < 7
+           else format_skeleton("MMMMd", local.date(), locale=loc))  # "5 January", "5. Januar", "January 5"
     return _("%(day)s at %(time)s") % {"day": day, "time": clock}
 
 

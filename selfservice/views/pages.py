@@ -18,7 +18,7 @@ from ..caching import Prepared, respond
 from ..content import Article, Library
 from ..i18n import N_, language_name, request_locale, same_language, translator
 from ..state import portal_state
-from .rendering import PageMeta, render, render_cached, root_path, url_builder
+from .rendering import PageMeta, alternates, render, render_cached, root_path, url_builder
 from .seo import article_jsonld
 
 __all__ = ["article", "category", "home", "http_error", "server_error"]
@@ -141,7 +141,10 @@ async def article(request: Request) -> Response:
         return render(
             request,
             "article.html",
-            page=PageMeta(f"{art.title} – {state.settings.site_name}", art.summary or art.body_text[:155]),
+            page=PageMeta(f"{art.title} – {state.settings.site_name}", art.summary or art.body_text[:155],
+                          # hreflang only for the languages the article is written in
+                          alternates=alternates(state, request, [code for code in state.supported_locales
+                                                                 if same_language(lib.localized(original, code).locale, code)])),
             breadcrumbs=crumbs,
             article=art,
             category=cat,
