@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..i18n import N_
 from ..references import KINDS
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ class Requests:
             from . import cases
 
             if not record.is_open:
-                raise cases.TransitionError("This request is closed. Reopen it to send a new message.")
+                raise cases.TransitionError(N_("This request is closed. Reopen it to send a new message."))
             await cases.add_event(conn, record.id, "reply", "customer", body=body, now=self.desk.clock())
             if record.status == "waiting_for_customer":
                 await self._move(conn, record, "in_progress", "customer", effects)
@@ -127,7 +128,7 @@ class Requests:
 
             until = record.reopen_until(self.desk.settings.reopen_days)
             if until is None or self.desk.clock() > until:
-                raise cases.TransitionError("This request can no longer be reopened. Please send us a new request.")
+                raise cases.TransitionError(N_("This request can no longer be reopened. Please send us a new request."))
             await self._move(conn, record, "in_progress", "customer", effects, body=body,
                              target_days=self.target_days(record.kind))
             await self._tell_staff(conn, record, "reopened", body)
@@ -144,9 +145,9 @@ class Requests:
             from .tables import requests
 
             if record.is_open:
-                raise cases.TransitionError("You can rate the handling once the request is resolved.")
+                raise cases.TransitionError(N_("You can rate the handling once the request is resolved."))
             if not 1 <= score <= 5:
-                raise cases.TransitionError("Choose a score from 1 to 5.")
+                raise cases.TransitionError(N_("Choose a score from 1 to 5."))
             await conn.execute(update(requests).where(requests.c.id == record.id).values(satisfaction=score))
             await cases.add_event(conn, record.id, "satisfaction", "customer", body=comment or "", now=self.desk.clock())
             record.satisfaction = score

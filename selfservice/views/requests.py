@@ -397,7 +397,7 @@ async def request_action(request: Request) -> Response:
         else:
             await desk.requests.rate(record.reference, record.email, result.values["score"], result.values.get("comment"))
     except TransitionError as exc:
-        return status_page(request, desk, record, status=409, result=result, notice=str(exc))
+        return status_page(request, desk, record, status=409, result=result, notice=_(str(exc)))  # marked N_ where raised
     url = url_builder(request)("request_status", reference=record.reference, _query={"sent": action})
     return RedirectResponse(url + "#ss-timeline", status_code=303)
 
