@@ -290,11 +290,11 @@ class Requests:
 
     def _mail_context(self, record: RequestRecord, locale: str | None = None) -> dict[str, Any]:
         """What the request mails show. Mail to the customer passes the request's ``locale``
-        (the language they wrote in); mail to staff is in ``Settings.locale``."""
-        from ..i18n import translations
+        (the language they wrote in); mail to staff is in English, like its templates."""
+        from ..i18n import SOURCE_LANGUAGE, translations
         from .cases import STATUS_LABELS
 
-        language = locale or self.desk.settings.locale
+        language = locale or SOURCE_LANGUAGE
         _ = translations(language).gettext
         return {
             "request": record,
