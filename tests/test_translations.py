@@ -143,6 +143,26 @@ def test_signed_in_account_pages_speak_german(h: Harness) -> None:
     assert "<title>Bestellung LH-100231 – Larkspur Help</title>" in order.text
 
 
+def test_was_this_helpful_and_its_thank_you_page_speak_german(h: Harness) -> None:
+    article = h.c.get("/a/reset-your-password")
+    _german(article.text, ["War diese Seite hilfreich?", ">Ja<", ">Nein<", "Was hat nicht gepasst?",
+                           "Sie war schwer zu verstehen", "Hier können wir nicht antworten: <a"],
+            ["Was this page helpful?", "What went wrong?", "It was hard to understand"])
+    thanks = h.c.post("/feedback/vote", data={"page": "article:reset-your-password", "helpful": "no"},
+                      headers={"origin": "http://localhost"})
+    assert thanks.status_code == 200 and thanks.url.path == "/feedback/thanks"
+    _german(thanks.text, ["Vielen Dank für Ihr Feedback", "<strong>nicht hilfreich</strong>",
+                          "Antwort ändern: War diese Seite hilfreich?", "Erzählen Sie uns mehr",
+                          "Etwas ist falsch oder veraltet", "schreiben Sie uns, wenn Sie eine Antwort brauchen"],
+            ["Thank you for your feedback", "not helpful", "Tell us more", "Something is wrong"])
+
+
+def test_the_json_api_keeps_english_messages(h: Harness) -> None:
+    r = h.c.post("/api/requests", json={"kind": "contact", "topic": "billing", "subject": "", "message": "Hello there!",
+                                        "email": "ada@example.com"}, headers={"accept-language": "de"})
+    assert r.status_code == 422 and r.json()["errors"]["subject"] == "Enter subject"
+
+
 # -- form errors ----------------------------------------------------------------------------------
 
 
