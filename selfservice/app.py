@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import jinja2
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -77,16 +78,21 @@ async def _watch(state: PortalState) -> None:
 
 
 def _open_now_memo(hours: Any, clock: Any, locale: str) -> Any:
-    """"Open now" for the page strip, worked out once per minute (opening hours have minute
-    precision; working it out costs more than rendering the rest of a search page)."""
-    memo: dict[str, Any] = {}
+    """"Open now" for the page strip, in the page's language (``locale`` when a template has
+    none), worked out once per minute and language (opening hours have minute precision;
+    working it out costs more than rendering the rest of a search page)."""
+    memo: dict[str, tuple[str, Any]] = {}
 
-    def open_now() -> Any:
+    @jinja2.pass_context
+    def open_now(context: jinja2.runtime.Context) -> Any:
+        page_locale = context.get("locale")
+        language = page_locale if isinstance(page_locale, str) and page_locale else locale
         at = clock()
         minute = at.replace(second=0, microsecond=0).isoformat()
-        if memo.get("minute") != minute:
-            memo["view"], memo["minute"] = hours_views.open_now_view(hours, at, locale), minute
-        return memo["view"]
+        found = memo.get(language)
+        if found is None or found[0] != minute:
+            found = memo[language] = (minute, hours_views.open_now_view(hours, at, language))
+        return found[1]
 
     return open_now
 
