@@ -135,7 +135,8 @@ async def _request_form(request: Request, kind: str) -> Response:
         return _form_page(request, desk, kind, status=429, result=result, notice=limited.message,
                           headers=limited_headers(limited), idempotency=key)
     created = await desk.requests.create(kind, **_create_args(result), locale=portal_state(request).settings.locale,
-                                         idempotency_key=idempotency_key(request, form))
+                                         idempotency_key=idempotency_key(request, form),
+                                         session_hash=desk.hash(f"ip:{client_ip(request)}"))
     response = RedirectResponse(
         url_builder(request)("request_received", _query={"t": desk.signer("received").dumps(created.reference)}),
         status_code=303)
@@ -418,7 +419,8 @@ async def api_create(request: Request) -> Response:
     if limited:
         return json_error(429, limited.message, headers=limited_headers(limited))
     created = await desk.requests.create(kind, **_create_args(result), locale=portal_state(request).settings.locale,
-                                         idempotency_key=idempotency_key(request, form))
+                                         idempotency_key=idempotency_key(request, form),
+                                         session_hash=desk.hash(f"ip:{client_ip(request)}"))
     record = await desk.requests.get(created.reference, internal=False)
     assert record is not None
     response = JSONResponse({
