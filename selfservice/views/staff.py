@@ -77,4 +77,6 @@ def routes() -> list[BaseRoute]:
 
 def _feature_modules() -> list[Any]:
     """Each staff feature module has ``routes() -> list[BaseRoute]``."""
-    return []
+    from . import insights
+
+    return [insights]
