@@ -27,6 +27,7 @@ from ..state import portal_state
 
 __all__ = ["NO_STORE", "require_staff", "routes", "staff_actor", "staff_only"]
 
+PREFIX = "/staff"  # where app.py mounts routes()
 NO_STORE = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex, nofollow"}
 
 
@@ -56,6 +57,11 @@ def staff_only(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[
     The actor name is in ``request.state.staff_actor``."""
 
     async def guarded(request: Request) -> Response:
+        # Starlette's Mount("/staff") appends "/staff" to root_path, but links are built from
+        # the portal's root (url('staff:…') already includes the prefix): take it back off.
+        root = str(request.scope.get("root_path", ""))
+        if root.endswith(PREFIX):
+            request.scope["root_path"] = root[: -len(PREFIX)]
         request.state.staff_actor = await require_staff(request)
         response = await endpoint(request)
         for key, value in NO_STORE.items():
