@@ -313,26 +313,22 @@ def _round(value: float | None, digits: int = 1) -> float | None:
     return None if value is None else round(value, digits)
 
 
+def _no_click(q: QueryCount) -> int:
+    return max(q.searches - q.zero_results - q.clicks, 0)
+
+
 def _searches(board: Dashboard, stats: SearchStats) -> None:
     f = board.figures
     f["searches"] = stats.searches
     f["zero_result_rate"] = percent(stats.zero_results, stats.searches)
     f["click_through"] = percent(stats.clicks, stats.searches)
-    queries: list[QueryCount] = stats.queries
-    top = heapq.nsmallest(TOP, queries, key=lambda q: (-q.searches, q.query))
     board.add("top-searches", "Top searches", ("Query", "Searches", "Average results", "Click-through %"),
-              [(q.query, q.searches, _round(q.results / q.searches), percent(q.clicks, q.searches)) for q in top])
-    zero = heapq.nsmallest(TOP, (q for q in queries if q.zero_results), key=lambda q: (-q.zero_results, q.query))
+              [(q.query, q.searches, _round(q.results / q.searches), percent(q.clicks, q.searches)) for q in stats.top])
     board.add("zero-results", "Searches with no results", ("Query", "Searches with no results", "Share of its searches %"),
-              [(q.query, q.zero_results, percent(q.zero_results, q.searches)) for q in zero])
-
-    def no_click(q: QueryCount) -> int:
-        return max(q.searches - q.zero_results - q.clicks, 0)
-
-    gaps = heapq.nsmallest(TOP, (q for q in queries if no_click(q)), key=lambda q: (-no_click(q), q.query))
+              [(q.query, q.zero_results, percent(q.zero_results, q.searches)) for q in stats.zero])
     board.add("no-click", "Searches with results but no click",
               ("Query", "Searches", "Searches with no click", "No-click rate %"),
-              [(q.query, q.searches, no_click(q), percent(no_click(q), q.searches)) for q in gaps])
+              [(q.query, q.searches, _no_click(q), percent(_no_click(q), q.searches)) for q in stats.no_click])
     found = stats.searches - stats.zero_results
     board.add("rank-ctr", "Click-through by result rank", ("Rank", "Clicks", "Click-through %"),
               [(rank, stats.rank_clicks.get(rank, 0), percent(stats.rank_clicks.get(rank, 0), found))
@@ -408,7 +404,7 @@ async def build_dashboard(store: Store, period: Period, now: datetime, *, titles
     board = Dashboard(period, now)
     start, end = period.start, period.end
     async with store.read() as conn:
-        stats = await q.search_stats(conn, period.first, period.last + timedelta(days=1))
+        stats = await q.search_stats(conn, period.first, period.last + timedelta(days=1), top=TOP)
         pages = await q.page_votes(conn, start, end)
         scores = await q.survey_scores(conn, start, end)
         facts = await q.request_facts(conn, start, end)

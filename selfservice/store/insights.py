@@ -136,7 +136,9 @@ class DaySearches:
 class SearchStats:
     """Everything the dashboard shows about searches in a period."""
 
-    queries: list[QueryCount]
+    top: list[QueryCount]  # most searched first
+    zero: list[QueryCount]  # most zero-result searches first
+    no_click: list[QueryCount]  # most searches with results but no click first
     days: list[DaySearches]  # every day of the period, oldest first (zeros included)
     rank_clicks: dict[int, int]  # result rank (1-based) → clicks
     from_rollups: int = 0  # days read from summaries, for the benchmark and tests
@@ -181,8 +183,9 @@ def _raw_ranks(conn: AsyncConnection, ranges: Sequence[tuple[datetime, datetime]
             .group_by(*keys, e.clicked_rank))
 
 
-async def search_stats(conn: AsyncConnection, first: date, after: date) -> SearchStats:
-    """Searches on the UTC days ``[first, after)``: summaries where they exist, raw rows elsewhere."""
+async def search_stats(conn: AsyncConnection, first: date, after: date, *, top: int = 20) -> SearchStats:
+    """Searches on the UTC days ``[first, after)``: summaries where they exist, raw rows elsewhere.
+    The query lists hold the ``top`` queries each (ties: alphabetical)."""
     t, q = insights_search_totals.c, insights_search_queries.c
     summaries = (await conn.execute(select(t.span, t.start, t.searches, t.zero_results, t.clicks, t.rank_clicks)
                                     .where(t.start >= first, t.start < after))).all()
@@ -201,13 +204,10 @@ async def search_stats(conn: AsyncConnection, first: date, after: date) -> Searc
             *(and_(q.span == "d", q.start >= a, q.start < b) for a, b in rolled_days))))
     if raw_ranges:
         parts.append(_raw_queries(conn, raw_ranges, by_day=False))
-    queries: list[QueryCount] = []
+    lists: dict[str, list[QueryCount]] = {"top": [], "zero": [], "no_click": []}
     if parts:
-        both = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
-        grouped = select(both.c.query_norm, func.sum(both.c.searches), func.sum(both.c.zero_results),
-                         func.sum(both.c.clicks), func.sum(both.c.results)).group_by(both.c.query_norm)
-        queries = [QueryCount(str(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]))
-                   for r in (await conn.execute(grouped)).all()]
+        for row in (await conn.execute(_top_queries(parts, top))).all():
+            lists[row[0]].append(QueryCount(str(row[1]), int(row[2]), int(row[3]), int(row[4]), int(row[5])))
 
     per_day = {d: DaySearches(d, int(r.searches), int(r.zero_results), int(r.clicks)) for d, r in day_rows.items()}
     ranks: dict[int, int] = {}
@@ -220,7 +220,27 @@ async def search_stats(conn: AsyncConnection, first: date, after: date) -> Searc
         for rank, n in (await conn.execute(_raw_ranks(conn, raw_ranges, by_day=False))).all():
             ranks[int(rank)] = ranks.get(int(rank), 0) + int(n)
     days = [per_day.get(d, DaySearches(d, 0, 0, 0)) for d in period]
-    return SearchStats(queries, days, dict(sorted(ranks.items())), from_rollups=len(day_rows))
+    return SearchStats(lists["top"], lists["zero"], lists["no_click"], days, dict(sorted(ranks.items())),
+                       from_rollups=len(day_rows))
+
+
+def _top_queries(parts: list[Any], top: int) -> Any:
+    """One statement: group the parts by query once (a CTE used three times, which both
+    SQLite and PostgreSQL materialise), then the ``top`` rows of each list. A year can hold
+    tens of thousands of distinct queries; only these few rows leave the database."""
+    both = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    g = select(both.c.query_norm.label("query"), func.sum(both.c.searches).label("searches"),
+               func.sum(both.c.zero_results).label("zero_results"), func.sum(both.c.clicks).label("clicks"),
+               func.sum(both.c.results).label("results")).group_by(both.c.query_norm).cte("g")
+    no_click = g.c.searches - g.c.zero_results - g.c.clicks
+    lists = [
+        ("top", true(), g.c.searches),
+        ("zero", g.c.zero_results > 0, g.c.zero_results),
+        ("no_click", no_click > 0, no_click),
+    ]
+    picked = [select(literal(name).label("list"), g.c.query, g.c.searches, g.c.zero_results, g.c.clicks, g.c.results)
+              .where(where).order_by(key.desc(), g.c.query).limit(top).subquery() for name, where, key in lists]
+    return union_all(*(select(*p.c) for p in picked))
 
 
 async def summarise(store: Store, now: datetime, *, keep_days: int | None = None, chunk_days: int = 31) -> int:
@@ -303,14 +323,15 @@ async def _summarise_month(conn: AsyncConnection, month: date) -> None:
         ["span", "start", "query_norm", "searches", "zero_results", "clicks", "results"],
         select(literal("m"), literal(month, Date), q.query_norm, func.sum(q.searches), func.sum(q.zero_results),
                func.sum(q.clicks), func.sum(q.results)).where(in_month).group_by(q.query_norm)))
-    total = {"span": "m", "start": month, "searches": 0, "zero_results": 0, "clicks": 0, "rank_clicks": {}}
+    counts = {"searches": 0, "zero_results": 0, "clicks": 0}
+    ranks: dict[str, int] = {}
     for r in (await conn.execute(select(t.searches, t.zero_results, t.clicks, t.rank_clicks).where(
             t.span == "d", t.start >= month, t.start < after))).all():
-        for key in ("searches", "zero_results", "clicks"):
-            total[key] += int(getattr(r, key))
+        for key in counts:
+            counts[key] += int(getattr(r, key))
         for rank, n in (r.rank_clicks or {}).items():
-            total["rank_clicks"][rank] = total["rank_clicks"].get(rank, 0) + int(n)
-    await conn.execute(insert(insights_search_totals).values(**total))
+            ranks[rank] = ranks.get(rank, 0) + int(n)
+    await conn.execute(insert(insights_search_totals).values(span="m", start=month, rank_clicks=ranks, **counts))
 
 
 # -- votes and surveys --------------------------------------------------------------------------
@@ -346,20 +367,24 @@ async def page_votes(conn: AsyncConnection, start: datetime, end: datetime) -> l
 async def vote_notes(conn: AsyncConnection, start: datetime, end: datetime, pages: Sequence[tuple[str, str]],
                      per_page: int = 3) -> tuple[dict[tuple[str, str], list[Note]], dict[tuple[str, str], dict[str, int]]]:
     """For ``pages``: the newest reasons/comments of the period (``per_page`` each) and, for
-    "not helpful" votes, how often each reason was given."""
+    "not helpful" votes, how often each reason was given. Two queries, whatever the pages."""
     v = votes.c
-    notes: dict[tuple[str, str], list[Note]] = {}
-    reasons: dict[tuple[str, str], dict[str, int]] = {}
-    in_period = and_(v.updated_at >= start, v.updated_at < end)
-    for kind, slug in pages:
-        page = and_(v.page_kind == kind, v.page_slug == slug, in_period)
-        found = (await conn.execute(select(v.helpful, v.reason, v.comment, v.updated_at).where(
-            page, or_(v.reason.is_not(None), v.comment.is_not(None))).order_by(v.updated_at.desc(), v.id.desc())
-            .limit(per_page))).all()
-        notes[(kind, slug)] = [Note(bool(h), r, c, at) for h, r, c, at in found]
-        counted = (await conn.execute(select(v.reason, func.count()).where(
-            page, v.helpful.is_(false()), v.reason.is_not(None)).group_by(v.reason))).all()
-        reasons[(kind, slug)] = {str(r): int(n) for r, n in counted}
+    notes: dict[tuple[str, str], list[Note]] = {page: [] for page in pages}
+    reasons: dict[tuple[str, str], dict[str, int]] = {page: {} for page in pages}
+    if not pages:
+        return notes, reasons
+    chosen = and_(v.updated_at >= start, v.updated_at < end,
+                  or_(*(and_(v.page_kind == kind, v.page_slug == slug) for kind, slug in pages)))
+    newest = func.row_number().over(partition_by=(v.page_kind, v.page_slug),
+                                    order_by=(v.updated_at.desc(), v.id.desc())).label("n")
+    ranked = select(v.page_kind, v.page_slug, v.helpful, v.reason, v.comment, v.updated_at, v.id, newest).where(
+        chosen, or_(v.reason.is_not(None), v.comment.is_not(None))).subquery()
+    for r in (await conn.execute(select(ranked).where(ranked.c.n <= per_page)
+                                 .order_by(ranked.c.updated_at.desc(), ranked.c.id.desc()))).all():
+        notes[(r.page_kind, r.page_slug)].append(Note(bool(r.helpful), r.reason, r.comment, r.updated_at))
+    for kind, slug, reason, n in (await conn.execute(select(v.page_kind, v.page_slug, v.reason, func.count()).where(
+            chosen, v.helpful.is_(false()), v.reason.is_not(None)).group_by(v.page_kind, v.page_slug, v.reason))).all():
+        reasons[(kind, slug)][str(reason)] = int(n)
     return notes, reasons
 
 
