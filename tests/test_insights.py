@@ -427,3 +427,15 @@ def test_write_an_article_downloads_a_draft(staff_client: tuple[Portal, TestClie
     assert draft.text == article_draft("Invoice copy", keywords=["invoice copy"], today=date(2026, 11, 10))
     for bad in ("", "!!!", "x" * 201):
         assert client.get("/staff/insights/new-article", params={"q": bad}, headers=STAFF).status_code == 400
+
+
+def test_links_keep_the_hosts_mount_prefix(tmp_path: Path) -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    portal = portal_for(tmp_path, {}, clock=lambda: NOW, is_staff=lambda request: True)
+    with TestClient(Starlette(routes=[Mount("/help", app=portal)])) as client:
+        html = client.get("/help/staff/insights?days=7").text
+    assert 'href="/help/staff/insights/top-searches.csv?from=2026-11-04&amp;to=2026-11-10"' in html
+    assert 'href="/help/staff/insights?days=90"' in html and 'href="/help/"' in html
+    assert "/staff/staff" not in html and 'href="/staff' not in html
