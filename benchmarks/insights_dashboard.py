@@ -60,25 +60,31 @@ def fill(db_file: Path, rows: int, now: datetime, rng: random.Random) -> dict[st
     def when() -> datetime:
         return now - timedelta(seconds=rng.random() * year)
 
+    def times(n: int) -> list[datetime]:
+        """``n`` moments of the last year, oldest first: rows arrive in time order, as in production."""
+        return sorted(when() for _ in range(n))
+
     queries = vocabulary(20_000, rng)
     weights = [1 / (i + 1) ** 1.1 for i in range(len(queries))]
     cum = list(itertools.accumulate(weights))
     pages = [f"article-{i}" for i in range(300)]
     with engine.begin() as conn:
         conn.execute(text("PRAGMA synchronous = OFF"))
+        search_times = times(n_search)
         for start in range(0, n_search, BATCH):
             batch = []
-            for q in rng.choices(queries, cum_weights=cum, k=min(BATCH, n_search - start)):
+            for t, q in zip(search_times[start:start + BATCH], rng.choices(queries, cum_weights=cum, k=min(BATCH, n_search - start))):
                 results = 0 if rng.random() < 0.12 else rng.randint(1, 40)
                 rank = rng.choice((1, 1, 1, 2, 2, 3, 4, 5, 7, 10)) if results and rng.random() < 0.35 else None
-                batch.append({"created_at": when(), "query_norm": q, "locale": "en", "result_count": results,
+                batch.append({"created_at": t, "query_norm": q, "locale": "en", "result_count": results,
                               "zero_results": results == 0, "clicked_slug": rng.choice(pages) if rank else None,
                               "clicked_rank": rank})
             conn.execute(insert(tables.search_events), batch)
+        vote_times = times(n_votes)
         for start in range(0, n_votes, BATCH):
             batch = []
             for i in range(start, min(start + BATCH, n_votes)):
-                at = when()
+                at = vote_times[i]
                 helpful = rng.random() < 0.7
                 noted = rng.random() < 0.1
                 batch.append({"created_at": at, "updated_at": at, "page_kind": "article", "page_slug": rng.choice(pages),
@@ -87,9 +93,9 @@ def fill(db_file: Path, rows: int, now: datetime, rng: random.Random) -> dict[st
                               "comment": "Could say more about fees." if noted and not helpful else None})
             conn.execute(insert(tables.votes), batch)
         batch = []
-        for _ in range(n_surveys):
+        for at in times(n_surveys):
             kind = "csat" if rng.random() < 0.6 else "nps"
-            batch.append({"created_at": when(), "kind": kind, "score": rng.randint(1, 5) if kind == "csat" else rng.randint(0, 10),
+            batch.append({"created_at": at, "kind": kind, "score": rng.randint(1, 5) if kind == "csat" else rng.randint(0, 10),
                           "comment": None, "context": {}})
         conn.execute(insert(tables.surveys), batch)
         conn.execute(insert(tables.deflections), [

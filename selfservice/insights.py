@@ -18,12 +18,15 @@ Business rules that hold everywhere:
 from __future__ import annotations
 
 import heapq
+import logging
 import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
+
+from .errors import StoreError
 
 if TYPE_CHECKING:
     from .store.engine import Store
@@ -51,6 +54,8 @@ __all__ = [
     "wilson_lower_bound",
     "worst_pages",
 ]
+
+log = logging.getLogger("selfservice")
 
 TOP = 20  # rows in each "top" table
 RANKS = 10  # click-through is shown for result ranks 1..RANKS
@@ -400,7 +405,10 @@ async def build_dashboard(store: Store, period: Period, now: datetime, *, titles
     from .store import insights as q
     from .store.cases import OPEN_STATUSES, STATUSES
 
-    await q.summarise(store, now, keep_days=keep_days)
+    try:
+        await q.summarise(store, now, keep_days=keep_days)
+    except StoreError as exc:  # the figures are still right, read from the raw rows: just slower
+        log.warning("insights: could not summarise search events, reading them raw: %s", exc)
     board = Dashboard(period, now)
     start, end = period.start, period.end
     async with store.read() as conn:

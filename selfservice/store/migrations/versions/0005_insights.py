@@ -6,7 +6,7 @@ Create Date: 2026-11-23
 
 * ``insights_search_totals`` and ``insights_search_queries``: search analytics summarised per
   UTC day and month (derived data, filled by :mod:`selfservice.store.insights`).
-* ``ix_votes_updated_at_page_kind_page_slug_helpful`` and
+* ``ix_votes_page_kind_page_slug_updated_at_helpful`` and
   ``ix_surveys_created_at_kind_score``: the dashboard's helpfulness and score queries read
   the index alone.
 * ``requests.session_hash`` (nullable: existing rows need no backfill, and ADD COLUMN of a
@@ -30,8 +30,8 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 def upgrade() -> None:
     op.add_column("requests", sa.Column("session_hash", sa.String(64), nullable=True))
-    op.create_index("ix_votes_updated_at_page_kind_page_slug_helpful", "votes",
-                    ["updated_at", "page_kind", "page_slug", "helpful"])
+    op.create_index("ix_votes_page_kind_page_slug_updated_at_helpful", "votes",
+                    ["page_kind", "page_slug", "updated_at", "helpful"])
     op.create_index("ix_surveys_created_at_kind_score", "surveys", ["created_at", "kind", "score"])
     op.create_table(
         "insights_search_totals",
@@ -62,6 +62,6 @@ def downgrade() -> None:
     op.drop_table("insights_search_queries")
     op.drop_table("insights_search_totals")
     op.drop_index("ix_surveys_created_at_kind_score", table_name="surveys")
-    op.drop_index("ix_votes_updated_at_page_kind_page_slug_helpful", table_name="votes")
+    op.drop_index("ix_votes_page_kind_page_slug_updated_at_helpful", table_name="votes")
     with op.batch_alter_table("requests") as batch:
         batch.drop_column("session_hash")
