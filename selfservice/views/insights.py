@@ -38,6 +38,7 @@ __all__ = ["MAX_DAYS", "PRESETS", "csv_cell", "parse_period", "routes"]
 PRESETS = (7, 30, 90)
 DEFAULT_DAYS = 30
 MAX_DAYS = 3660  # ten years: longer periods are a typo, and would only make the page slow
+EARLIEST, LATEST = date(1970, 1, 1), date(9998, 12, 31)  # the day after LATEST must still be a date
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -51,6 +52,8 @@ def parse_period(params: Any, today: date) -> Period:
             first, last = date.fromisoformat(start), date.fromisoformat(end)
         except ValueError:
             raise HTTPException(400, "Dates must be written YYYY-MM-DD, for example 2026-11-01.") from None
+        if first < EARLIEST or last > LATEST:
+            raise HTTPException(400, f"Choose dates from {EARLIEST.isoformat()} to {LATEST.isoformat()}.")
         if last < first:
             raise HTTPException(400, "The period ends before it starts: choose a 'to' date on or after 'from'.")
         if (last - first).days + 1 > MAX_DAYS:
