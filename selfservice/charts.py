@@ -3,7 +3,8 @@
 Each chart is a ``<figure>`` holding an ``<svg role="img">`` named by its own ``<title>`` and
 ``<desc>`` (through ``aria-labelledby``, which screen readers announce reliably) and, after
 it, the same numbers as a ``<table>`` with a ``<caption>``: the fallback for anyone who
-cannot see the picture, and for copying the figures. Colours are not written into the SVG:
+cannot see the picture, and for copying the figures (in a scrollable region that takes
+keyboard focus, so a wide table can be scrolled without a mouse). Colours are not written into the SVG:
 its parts carry ``ss-chart__*`` classes that ``static/staff.css`` paints from the theme's CSS
 variables, so charts follow the theme and dark mode (and the Content-Security-Policy, which
 forbids inline styles, has nothing to object to).
@@ -142,4 +143,5 @@ def _figure(chart_id: str, title: str, desc: str, inner: list[str], caption: str
             rows: Sequence[Sequence[Cell]]) -> Markup:
     svg = _frame(escape(chart_id), title, desc, inner)
     return Markup(f'<figure class="ss-chart" id="{escape(chart_id)}">{svg}'
-                  f'<div class="ss-chart__table">{data_table(caption, headers, rows)}</div></figure>')
+                  f'<div class="ss-chart__table" tabindex="0" role="region" aria-label="{escape(caption)}">'
+                  f'{data_table(caption, headers, rows)}</div></figure>')

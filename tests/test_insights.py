@@ -440,3 +440,41 @@ def test_links_keep_the_hosts_mount_prefix(tmp_path: Path) -> None:
     assert 'href="/help/staff/insights/top-searches.csv?from=2026-11-04&amp;to=2026-11-10"' in html
     assert 'href="/help/staff/insights?days=90"' in html and 'href="/help/"' in html
     assert "/staff/staff" not in html and 'href="/staff' not in html
+
+
+def test_the_dashboard_has_no_serious_axe_violations(tmp_path: Path) -> None:
+    axe_module = pytest.importorskip("axe_playwright_python.sync_playwright", reason="needs axe-playwright-python (test extra)")
+    import asyncio
+
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from selfservice.store import open_store, upgrade
+    from tests.live import launch_chromium, listening_socket, serving
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'insights.sqlite3'}"
+
+    async def prepare() -> None:
+        await upgrade(url)
+        store = await open_store(url)
+        await _filled(store)
+        await store.close()
+
+    asyncio.run(prepare())
+    portal = portal_for(tmp_path, {"database_url": url}, clock=lambda: NOW, is_staff=lambda request: True)
+    sock = listening_socket()
+    failures: list[str] = []
+    try:
+        with serving(Starlette(routes=[Mount("/help", app=portal)]), [sock]), launch_chromium() as browser:
+            for scheme, width in (("light", 1280), ("dark", 390)):
+                context = browser.new_context(color_scheme=scheme, viewport={"width": width, "height": 900})
+                page = context.new_page()
+                page.goto(f"http://127.0.0.1:{sock.getsockname()[1]}/help/staff/insights{QUERY}")
+                assert page.locator("svg[role=img]").count() == 5
+                for v in axe_module.Axe().run(page).response["violations"]:
+                    if v["impact"] in {"serious", "critical"}:
+                        failures.append(f"{scheme}: {v['id']} {v['help']} at {[n['target'] for n in v['nodes']][:3]}")
+                context.close()
+    finally:
+        sock.close()
+    assert not failures, "\n".join(failures)
