@@ -478,3 +478,30 @@ def test_the_dashboard_has_no_serious_axe_violations(tmp_path: Path) -> None:
     finally:
         sock.close()
     assert not failures, "\n".join(failures)
+
+
+def test_a_request_from_the_form_is_linked_to_the_suggestions_its_sender_saw(
+        tmp_path: Path, db_settings: dict[str, Any]) -> None:  # noqa: F811
+    from tests.test_requests import submit
+
+    portal = portal_for(tmp_path, db_settings, is_staff=lambda request: True)  # the system clock, as the forms use
+    with TestClient(portal) as client:
+        shown = client.get("/api/suggest", params={"form": "contact", "q": "reset your password"})
+        assert shown.status_code == 200 and shown.json()["suggestions"]
+        assert submit(client).status_code == 303
+
+        async def hashes() -> tuple[list[str | None], list[str | None]]:
+            store = await portal.desk.store()
+            async with store.read() as conn:
+                return (list((await conn.execute(select(tables.deflections.c.session_hash))).scalars()),
+                        list((await conn.execute(select(tables.requests.c.session_hash))).scalars()))
+
+        shown_hashes, sent_hashes = client.portal.call(hashes)  # type: ignore[union-attr]
+        assert shown_hashes == sent_hashes == [portal.desk.hash("ip:testclient")]
+        # one session, shown articles, and it wrote to us anyway: deflection 0 %
+        rows = list(csv.reader(io.StringIO(client.get("/staff/insights/deflection.csv?days=7").text)))
+    assert rows[1:] == [["Shown suggested articles", "1", "100.0"], ["Opened a suggested article", "0", "0.0"],
+                        ["Sent a request anyway", "1", "100.0"], ["Deflected (sent no request)", "0", "0.0"]]
+    from selfservice.store.feedback import EXPORTS
+
+    assert "session_hash" in EXPORTS["requests"][1], "exports leave the hash out, as for suggestion lists"
