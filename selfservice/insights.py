@@ -191,12 +191,12 @@ class Nps:
 
 def nps(scores: Mapping[int, int]) -> Nps | None:
     """NPS from a score → answers map (0–10); ``None`` without answers."""
-    distribution = {s: int(scores.get(s, 0)) for s in range(0, 11)}
+    distribution = {s: int(scores.get(s, 0)) for s in range(11)}
     answers = sum(distribution.values())
     if not answers:
         return None
     promoters = distribution[9] + distribution[10]
-    detractors = sum(distribution[s] for s in range(0, 7))
+    detractors = sum(distribution[s] for s in range(7))
     return Nps(answers, promoters, answers - promoters - detractors, detractors,
                round(100.0 * (promoters - detractors) / answers, 1), distribution)
 
