@@ -173,7 +173,7 @@ def main() -> None:
 
 def raw_search_seconds(portal: Any, client: TestClient, today: Any) -> float:
     """The 365-day search figures straight from ``search_events`` (before any rollup exists)."""
-    from selfservice.store.insights import search_stats
+    from selfservice.store.search_rollups import search_stats
 
     async def run() -> float:
         store = await portal.desk.store()

@@ -2,7 +2,8 @@
 
 Every figure is a :class:`Metric` with a one-sentence definition and its formula, both shown
 on the page (and in docs/insights.md), so a number is never read without knowing what it
-counts. The counting is SQL in :mod:`selfservice.store.insights`; the arithmetic is here, in
+counts. The counting is SQL in :mod:`selfservice.store.insights` (votes, surveys, deflection,
+requests) and :mod:`selfservice.store.search_rollups` (searches); the arithmetic is here, in
 small pure functions the tests check against hand-computed values.
 
 Business rules that hold everywhere:
@@ -30,7 +31,8 @@ from .errors import StoreError
 
 if TYPE_CHECKING:
     from .store.engine import Store
-    from .store.insights import PageVotes, QueryCount, RequestFacts, SearchStats
+    from .store.insights import PageVotes, RequestFacts
+    from .store.search_rollups import QueryCount, SearchStats
 
 __all__ = [
     "METRICS",
@@ -403,16 +405,17 @@ async def build_dashboard(store: Store, period: Period, now: datetime, *, titles
     """Summarise finished days (a write, only when there is something new), then read
     every figure of ``period`` in one snapshot. ``titles`` maps page slugs to titles."""
     from .store import insights as q
+    from .store import search_rollups as rollups
     from .store.cases import OPEN_STATUSES, STATUSES
 
     try:
-        await q.summarise(store, now, keep_days=keep_days)
+        await rollups.summarise(store, now, keep_days=keep_days)
     except StoreError as exc:  # the figures are still right, read from the raw rows: just slower
         log.warning("insights: could not summarise search events, reading them raw: %s", exc)
     board = Dashboard(period, now)
     start, end = period.start, period.end
     async with store.read() as conn:
-        stats = await q.search_stats(conn, period.first, period.last + timedelta(days=1), top=TOP)
+        stats = await rollups.search_stats(conn, period.first, period.last + timedelta(days=1), top=TOP)
         pages = await q.page_votes(conn, start, end)
         scores = await q.survey_scores(conn, start, end)
         facts = await q.request_facts(conn, start, end)

@@ -36,12 +36,8 @@ from selfservice.insights import (
 )
 from selfservice.scaffold import article_draft, slugify
 from selfservice.store import Store, tables
-from selfservice.store.insights import (
-    RequestFacts,
-    TimelineEvent,
-    search_stats,
-    summarise,
-)
+from selfservice.store.insights import RequestFacts, TimelineEvent
+from selfservice.store.search_rollups import search_stats, summarise
 from selfservice.views.insights import csv_cell
 from tests.test_feedback import db_settings, portal_for  # noqa: F401
 
