@@ -10,6 +10,7 @@ Run:  uvicorn examples.django_host:app     then open http://127.0.0.1:8000/help/
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import django
 from django.conf import settings
@@ -39,7 +40,16 @@ def home(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [path("", home)]
 
+# The host's look: its brand colour and header/footer (examples/host_templates). To share the
+# host's login too, pass account_backend=DjangoAccounts() from examples/django_accounts.py,
+# which reads Django's own session cookie (it needs django.contrib.auth and sessions).
 portal = create_portal(
-    Settings(site_name="Larkspur Help", secret_key=os.environ.get("SELFSERVICE_SECRET_KEY"), demo=True)
+    Settings(
+        site_name="Larkspur Help",
+        secret_key=os.environ.get("SELFSERVICE_SECRET_KEY"),
+        demo=True,
+        theme_variables={"--ss-accent": "#1d6b4f", "--ss-accent-hover": "#154d39", "--ss-accent-dark": "#7fd6b0"},
+        template_dirs=[Path(__file__).resolve().parent / "host_templates"],
+    )
 )
 app = dispatch("/help", portal, get_asgi_application())

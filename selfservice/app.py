@@ -13,11 +13,13 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import jinja2
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
+from .caching import ResponseCache
 from .content import load_library
 from .search import SearchIndex
 from .security import BodyLimitMiddleware, CORSMiddleware, SecurityHeadersMiddleware
@@ -76,16 +78,21 @@ async def _watch(state: PortalState) -> None:
 
 
 def _open_now_memo(hours: Any, clock: Any, locale: str) -> Any:
-    """"Open now" for the page strip, worked out once per minute (opening hours have minute
-    precision; working it out costs more than rendering the rest of a search page)."""
-    memo: dict[str, Any] = {}
+    """"Open now" for the page strip, in the page's language (``locale`` when a template has
+    none), worked out once per minute and language (opening hours have minute precision;
+    working it out costs more than rendering the rest of a search page)."""
+    memo: dict[str, tuple[str, Any]] = {}
 
-    def open_now() -> Any:
+    @jinja2.pass_context
+    def open_now(context: jinja2.runtime.Context) -> Any:
+        page_locale = context.get("locale")
+        language = page_locale if isinstance(page_locale, str) and page_locale else locale
         at = clock()
         minute = at.replace(second=0, microsecond=0).isoformat()
-        if memo.get("minute") != minute:
-            memo["view"], memo["minute"] = hours_views.open_now_view(hours, at, locale), minute
-        return memo["view"]
+        found = memo.get(language)
+        if found is None or found[0] != minute:
+            found = memo[language] = (minute, hours_views.open_now_view(hours, at, language))
+        return found[1]
 
     return open_now
 
@@ -161,6 +168,7 @@ def create_portal(settings: Settings | None = None, /, **overrides: Any) -> Port
         Route("/m/{manual}/{version}/{chapter}", manuals.chapter, name="chapter", methods=["GET", "HEAD"]),
         Route("/api/search", api.search, name="api_search", methods=["GET", "HEAD"]),
         Route("/api/answer", api.answer, name="api_answer", methods=["GET", "HEAD"]),
+        Route("/api/actions", api.actions, name="api_actions", methods=["GET", "HEAD"]),
         Route("/api/articles", api.articles, name="api_articles", methods=["GET", "HEAD"]),
         Route("/api/articles/{slug}", api.article, name="api_article", methods=["GET", "HEAD"]),
         Route("/api/openapi.json", api.openapi, name="openapi", methods=["GET", "HEAD"]),
@@ -169,6 +177,7 @@ def create_portal(settings: Settings | None = None, /, **overrides: Any) -> Port
         Route("/feed.atom", seo.feed, name="feed", methods=["GET", "HEAD"]),
         Route("/opensearch.xml", seo.opensearch, name="opensearch", methods=["GET", "HEAD"]),
         Route("/api/contextual", widget.contextual, name="api_contextual", methods=["GET", "HEAD"]),
+        Route("/api/contact", widget.contact_info, name="api_contact", methods=["GET", "HEAD"]),
         Route("/widget.js", widget.widget_js, name="widget_js", methods=["GET", "HEAD"]),
         *feedback_views.routes(),
         *request_views.routes(),
@@ -179,13 +188,17 @@ def create_portal(settings: Settings | None = None, /, **overrides: Any) -> Port
         routes.append(Route("/hours", hours_views.hours_page, name="hours", methods=["GET", "HEAD"]))
     if accounts is not None:
         routes += account_views.account_routes(accounts.actions)
+    # Outermost first. OpenNowRefresh must see every request (it clears cached pages when a
+    # channel opens or closes), so it sits in front of the response cache; the response
+    # cache sits in front of the rest, so a hit skips them (their headers are in the entry).
     middleware = [
+        Middleware(ResponseCache, cache=state.cache),
         Middleware(SecurityHeadersMiddleware),
         Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout),
         Middleware(CORSMiddleware, allowed_origins=settings.allowed_origins),
     ]
     if hours is not None:
-        middleware.append(Middleware(hours_views.OpenNowRefresh, hours=hours, clock=clock, clear=state.cache.clear))
+        middleware.insert(0, Middleware(hours_views.OpenNowRefresh, hours=hours, clock=clock, clear=state.cache.clear))
     app = Portal(
         debug=False,
         routes=routes,

@@ -2,9 +2,17 @@
 
 Article, category and home pages depend only on the content, the theme and the mount
 prefix, so each is rendered once and kept as ready-to-send bytes (plain and gzipped) with
-its ETag. A request for a cached page is a dict lookup and one ``send``: that is how the
-article page stays close to a bare Starlette app's throughput. The cache is dropped whole
-whenever the content library changes (writers' watch mode, ``/api`` never caches).
+its ETag (:class:`PageCache`). The cache is dropped whole whenever the content library
+changes (writers' watch mode) or a channel opens or closes; ``/api`` never caches.
+
+In front of the whole portal sits :class:`ResponseCache`, an in-process HTTP cache in the
+Varnish spirit: the finished response of a cached page (status, every header including
+the security headers, body) is kept under the request attributes it can depend on, and a
+repeat is answered with two ``send`` calls, skipping routing, locale negotiation and
+header building. That is how the article page stays close to a bare Starlette app's
+throughput. Only responses a view marked shareable (:func:`mark_shared`, done by
+``render_cached``) are kept, never one that sets a cookie; conditional, ranged,
+cross-origin and authorised requests always take the full path.
 """
 
 from __future__ import annotations
@@ -15,12 +23,15 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import re
+
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .i18n import remember_choice
+from .i18n import COOKIE, remember_choice
 
-__all__ = ["PageCache", "Prepared", "prepare", "respond"]
+__all__ = ["PageCache", "Prepared", "ResponseCache", "mark_shared", "prepare", "respond"]
 
 _MIN_GZIP = 860  # bytes; below this gzip costs more than it saves
 
@@ -87,12 +98,27 @@ def respond(request: Request, prepared: Prepared, *, max_age: int = 0, private: 
     return response
 
 
+_SHARED = "selfservice.shared"
+
+
+def mark_shared(scope: Scope) -> None:
+    """Say that this request's response is the same for everyone who sends the same
+    path, query, ``Host``, ``Accept-Encoding``, ``Accept-Language`` and ``lang`` cookie,
+    so :class:`ResponseCache` may keep it."""
+    scope[_SHARED] = True
+
+
 class PageCache:
-    """An LRU of :class:`Prepared` pages keyed by (generation, key); cleared on content change."""
+    """An LRU of :class:`Prepared` pages keyed by (generation, key); cleared on content change.
+
+    ``responses`` holds the finished responses :class:`ResponseCache` keeps for these
+    pages; :meth:`clear` drops both together.
+    """
 
     def __init__(self, max_entries: int = 4096) -> None:
         self.max_entries = max_entries
         self._items: OrderedDict[tuple[object, ...], Prepared] = OrderedDict()
+        self.responses: OrderedDict[tuple[object, ...], tuple[int, list[tuple[bytes, bytes]], bytes]] = OrderedDict()
         self.hits = 0
         self.misses = 0
 
@@ -111,6 +137,82 @@ class PageCache:
 
     def clear(self) -> None:
         self._items.clear()
+        self.responses.clear()
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+# Requests whose answer may differ from the shared one: conditional and ranged requests
+# (304/206), cross-origin ones (CORS headers), and any with credentials a host might act on.
+_BYPASS = frozenset({b"if-none-match", b"if-modified-since", b"range", b"origin", b"authorization"})
+_LANG_COOKIE = re.compile(rb"(?:^|;)\s*" + re.escape(COOKIE.encode()) + rb"=([^;]*)")
+
+
+class ResponseCache:
+    """Answer repeat requests for shareable pages from finished responses (module docs).
+
+    The key is everything such a page can vary on: method, mount prefix, path, query
+    string, ``Host``, whether gzip is accepted, ``Accept-Language`` and the ``lang``
+    cookie. Entries live in ``cache.responses`` (an LRU of ``max_entries``) and go when
+    the page cache is cleared. An entry's body is the very bytes object the page cache
+    holds (one body chunk is kept as is), so many keys for one page cost a header list
+    each, not a copy of the page. Each hit sends a fresh copy of the header list, because
+    middleware outside the portal may edit it in place.
+    """
+
+    def __init__(self, app: ASGIApp, *, cache: PageCache, max_entries: int = 1024) -> None:
+        self.app = app
+        self.cache = cache
+        self.max_entries = max_entries
+        self.hits = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        gzip_ok = False
+        language = host = cookie = b""
+        for name, value in scope["headers"]:  # one pass over the request headers
+            if name == b"accept-encoding":
+                gzip_ok = b"gzip" in value
+            elif name == b"accept-language":
+                language = value
+            elif name == b"host":
+                host = value
+            elif name == b"cookie":
+                found = _LANG_COOKIE.search(value)
+                cookie = found.group(1) if found else b""
+            elif name in _BYPASS:
+                await self.app(scope, receive, send)
+                return
+        key = (scope["method"], scope.get("root_path", ""), scope["path"], scope.get("query_string", b""),
+               host, gzip_ok, language, cookie)
+        responses = self.cache.responses
+        hit = responses.get(key)
+        if hit is not None:
+            self.hits += 1
+            status, headers, body = hit
+            await send({"type": "http.response.start", "status": status, "headers": list(headers)})
+            await send({"type": "http.response.body", "body": body})
+            return
+
+        kept: list[tuple[bytes, bytes]] | None = None  # as the portal sent them, copied before
+        chunks: list[bytes] = []  # anything outside can edit the message
+
+        async def keep(message: Message) -> None:
+            nonlocal kept
+            if message["type"] == "http.response.start":
+                if message["status"] == 200 and scope.get(_SHARED):
+                    kept = [(bytes(k), bytes(v)) for k, v in message.get("headers", ())]
+                    if any(k.lower() == b"set-cookie" for k, _ in kept):
+                        kept = None
+            elif message["type"] == "http.response.body" and kept is not None:
+                chunks.append(bytes(message.get("body", b"")))
+                if not message.get("more_body", False):
+                    responses[key] = (200, kept, b"".join(chunks))
+                    if len(responses) > self.max_entries:
+                        responses.popitem(last=False)
+            await send(message)
+
+        await self.app(scope, receive, keep)

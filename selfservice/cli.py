@@ -47,6 +47,9 @@ def _settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
             fields[name] = value
     if getattr(args, "templates", None):
         fields["template_dirs"] = [str(Path(p).resolve()) for p in args.templates]
+    url = getattr(args, "database_url", None) or os.environ.get("SELFSERVICE_DATABASE_URL")
+    if url:
+        fields["database_url"] = url
     return Settings(**fields)
 
 
@@ -289,6 +292,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--base-url")
     p.add_argument("--locale")
     p.add_argument("--templates", action="append", metavar="DIR", help="host template folder (repeatable)")
+    p.add_argument("--database-url", help="SQLAlchemy URL of the store (default: $SELFSERVICE_DATABASE_URL, else "
+                                          "the SQLite file in --data-dir); a server database must be at the newest "
+                                          "schema: run `selfservice db upgrade` first")
     common(p)
     p.set_defaults(func=_serve)
 

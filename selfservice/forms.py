@@ -23,6 +23,7 @@ Nothing here touches the database.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import re
 import secrets
@@ -32,10 +33,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from babel.numbers import format_decimal
 from itsdangerous import BadData, URLSafeTimedSerializer
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
+
+from .i18n import SOURCE_LANGUAGE, language_of, translations
 
 __all__ = [
     "CSRF_COOKIE",
@@ -314,31 +318,45 @@ class Field:
     maximum: int | None = None
     hint: str = ""
 
-    def clean(self, raw: str | None) -> tuple[Any, str | None]:
-        """(value, error message or None)."""
+    def clean(self, raw: str | None, locale: str = SOURCE_LANGUAGE) -> tuple[Any, str | None]:
+        """(value, error message or None); the message is in ``locale``'s language."""
+        catalog = translations(locale)
+        _ = catalog.gettext
+        label = _(self.label)
+        count = functools.partial(format_decimal, locale=locale.replace("-", "_"))
         if raw is not None and self.kind not in ("int", "choice") and len(raw.replace("\r\n", "\n")) > self.max_length:
             # Counted before trimming, as the browser's maxlength counts it.
-            return None, f"{self.label} must be {self.max_length:,} characters or fewer (it has {len(raw):,})"
+            return None, _("%(field)s must be %(max)s characters or fewer (it has %(count)s)") % {
+                "field": label, "max": count(self.max_length), "count": count(len(raw))}
         text = clean_text(raw or "", multiline=self.kind == "textarea")
         if not text:
-            return None, (f"Enter {self.label[0].lower() + self.label[1:]}" if self.required else None)
+            if not self.required:
+                return None, None
+            # English writes a label inside a sentence in lower case ("Enter email address");
+            # other languages keep the label as it is shown (German nouns are capitalised).
+            inline = label[:1].lower() + label[1:] if language_of(locale) == SOURCE_LANGUAGE else label
+            # Translators: %(field)s is the label of a form field that was left empty.
+            return None, _("Enter %(field)s") % {"field": inline}
         if self.kind == "int":
             if not re.fullmatch(r"[+-]?\d{1,6}", text):
-                return None, f"{self.label}: choose a number"
+                return None, _("%(field)s: choose a number") % {"field": label}
             number = int(text)
             if (self.minimum is not None and number < self.minimum) or (self.maximum is not None and number > self.maximum):
-                return None, f"{self.label}: choose a number from {self.minimum} to {self.maximum}"
+                return None, _("%(field)s: choose a number from %(low)s to %(high)s") % {
+                    "field": label, "low": self.minimum, "high": self.maximum}
             return number, None
         if self.kind == "choice":
-            return (text, None) if text in self.choices else (None, f"{self.label}: choose one of the options")
+            return (text, None) if text in self.choices else (None, _("%(field)s: choose one of the options") % {"field": label})
         if len(text) > self.max_length:
-            return None, f"{self.label} must be {self.max_length:,} characters or fewer (it has {len(text):,})"
+            return None, _("%(field)s must be %(max)s characters or fewer (it has %(count)s)") % {
+                "field": label, "max": count(self.max_length), "count": count(len(text))}
         if len(text) < self.min_length:
-            return None, f"{self.label} must be at least {self.min_length} characters"
+            return None, catalog.ngettext("%(field)s must be at least %(num)s character", "%(field)s must be at least %(num)s characters",
+                                          self.min_length) % {"field": label, "num": self.min_length}
         if self.kind == "email":
             if len(text) > 254 or not _EMAIL_RE.match(text):
-                return None, "Enter an email address like name@example.com"
-            local, _, domain = text.rpartition("@")
+                return None, _("Enter an email address like name@example.com")
+            local, _at, domain = text.rpartition("@")
             return f"{local}@{domain.lower()}", None
         return text, None
 
@@ -357,8 +375,9 @@ class FormResult:
         return not self.errors
 
 
-def validate(form: Mapping[str, str], fields: Sequence[Field]) -> FormResult:
-    """Clean every field; the first problem of each goes into ``errors`` by field name."""
+def validate(form: Mapping[str, str], fields: Sequence[Field], locale: str = SOURCE_LANGUAGE) -> FormResult:
+    """Clean every field; the first problem of each goes into ``errors`` by field name, in
+    ``locale``'s language (pages pass the request's locale; the JSON API keeps English)."""
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     raw: dict[str, str] = {}
@@ -367,7 +386,7 @@ def validate(form: Mapping[str, str], fields: Sequence[Field]) -> FormResult:
         if isinstance(given, str):
             # Keep what they typed (bounded, printable) to fill the form in again.
             raw[f.name] = clean_text(given[: f.max_length * 2 + 100], multiline=f.kind == "textarea")
-        value, error = f.clean(given if isinstance(given, str) else None)
+        value, error = f.clean(given if isinstance(given, str) else None, locale)
         if error:
             errors[f.name] = error
         else:

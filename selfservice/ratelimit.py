@@ -47,11 +47,23 @@ class Limited:
 
     @property
     def message(self) -> str:
+        """The message in English (the JSON API's language); pages use :meth:`text`."""
+        return self.text("en")
+
+    def text(self, locale: str) -> str:
+        """The message for a person, in ``locale``'s language."""
+        from .i18n import translations
+
+        catalog = translations(locale)
         minutes = (self.retry_after + 59) // 60
-        wait = f"{self.retry_after} seconds" if self.retry_after < 120 else f"{minutes} minutes"
+        if self.retry_after < 120:
+            wait = catalog.ngettext("%(num)s second", "%(num)s seconds", self.retry_after) % {"num": self.retry_after}
+        else:
+            wait = catalog.ngettext("%(num)s minute", "%(num)s minutes", minutes) % {"num": minutes}
         if self.scope == "email":
-            return f"We have received several messages from this email address. Please wait {wait} before sending another."
-        return f"Too many attempts from your network. Please wait {wait} and try again."
+            return catalog.gettext("We have received several messages from this email address. "
+                                   "Please wait %(wait)s before sending another.") % {"wait": wait}
+        return catalog.gettext("Too many attempts from your network. Please wait %(wait)s and try again.") % {"wait": wait}
 
 
 def client_ip(request: Request) -> str:

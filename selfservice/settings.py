@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .errors import SettingsError
+from .i18n import N_
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -38,12 +39,14 @@ _ADDRESS_RE = re.compile(r"^[^@\s<>,;]{1,64}@[^@\s<>,;]{1,255}$")
 _TOPIC_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _RATE_RE = re.compile(r"^\s*\d{1,9}\s*(/|per)\s*(\d{1,6}\s*)?(second|minute|hour|day|month|year)s?\s*$")
 
+# English labels, translated where they are shown (the catalog has these; a host's own
+# labels are shown as written unless the catalog has them too).
 DEFAULT_TOPICS: Mapping[str, str] = {
-    "order": "An order or delivery",
-    "billing": "Billing and payments",
-    "account": "My account",
-    "product": "A product or service",
-    "other": "Something else",
+    "order": N_("An order or delivery"),
+    "billing": N_("Billing and payments"),
+    "account": N_("My account"),
+    "product": N_("A product or service"),
+    "other": N_("Something else"),
 }
 
 

@@ -26,7 +26,8 @@ mode (``Settings.watch``) or when ``auto_reload=True`` is passed.
 Interface text goes through gettext (``jinja2.ext.i18n``, new-style): ``{{ _("Search") }}``,
 ``{{ _("Search the %(site)s articles", site=site.name) }}`` and
 ``{{ ngettext("%(num)s article", "%(num)s articles", n) }}``, and ``pgettext(context, text)``
-where one English word needs two translations. The catalog follows the page's
+where one English word needs two translations; ``{{ label|translate }}`` for an English
+string that comes from Python (marked there with ``N_``). The catalog follows the page's
 ``locale`` (see :mod:`selfservice.i18n`), and so do the ``date`` and ``number`` filters;
 a template rendered without a ``locale`` (an email) uses ``Settings.locale``.
 """
@@ -228,6 +229,12 @@ def build_environment(settings: Settings, theme: Theme, *, auto_reload: bool | N
         return translations(page_locale(context)).npgettext(msgctxt, singular, plural, n)
 
     @jinja2.pass_context
+    def translate_filter(context: jinja2.runtime.Context, message: object) -> str:
+        """``{{ label|translate }}``: an English string from Python (marked with ``N_``) in the
+        page's language; unlike ``_()`` it is not a %-format, so a host's "50%" stays intact."""
+        return translations(page_locale(context)).gettext(str(message)) if message else ""
+
+    @jinja2.pass_context
     def date_filter(context: jinja2.runtime.Context, value: object, style: str = "long", locale: str | None = None) -> str:
         return format_day(value, locale or page_locale(context), style)
 
@@ -239,6 +246,7 @@ def build_environment(settings: Settings, theme: Theme, *, auto_reload: bool | N
         gettext, ngettext, newstyle=True, pgettext=pgettext, npgettext=npgettext
     )
     env.filters["date"] = date_filter
+    env.filters["translate"] = translate_filter
     env.filters["number"] = number_filter
     env.filters["isodate"] = _isodate
     env.globals["theme"] = theme

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -13,6 +14,7 @@ from starlette.testclient import TestClient
 from selfservice import Portal, Settings, create_portal
 from selfservice.settings import demo_content_dir
 from tests.dbfixtures import *  # noqa: F403  (database fixtures: postgres_server, store_url, store)
+from tests.live import launch_chromium
 
 SECRET = "test-secret-key-0123456789abcdef"
 
@@ -34,3 +36,10 @@ def client(demo_portal: Portal) -> Iterator[TestClient]:
     host = Starlette(routes=[Mount("/help", app=demo_portal)])
     with TestClient(host) as c:
         yield c
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium (Playwright), one per test module (tests/live.py)."""
+    with launch_chromium() as b:
+        yield b

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 import uvicorn
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "launch_chromium", "listening_socket", "serving"]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "SEVERE", "axe_failures", "launch_chromium", "listening_socket", "serve_at", "serving"]
+
+SEVERE = frozenset({"serious", "critical"})
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -60,6 +62,33 @@ def serving(app: Any, sockets: list[socket.socket]) -> Iterator[None]:
         server.should_exit = True
         thread.join(timeout=30)
         assert not thread.is_alive(), "uvicorn did not stop"
+
+
+@contextlib.contextmanager
+def serve_at(app: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a fresh localhost port; yields its origin
+    (``http://127.0.0.1:<port>``)."""
+    sock = listening_socket()
+    try:
+        with serving(app, [sock]):
+            yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        sock.close()
+
+
+def axe_failures(page: Any, base: str, pages: dict[str, str]) -> list[str]:
+    """Open each of ``pages`` (name → path under ``base``) and run axe-core on it; one line
+    per serious or critical violation (axe-playwright-python, the test extra)."""
+    axe_module = pytest.importorskip("axe_playwright_python.sync_playwright", reason="needs axe-playwright-python (test extra)")
+    axe = axe_module.Axe()
+    failures: list[str] = []
+    for name, path in pages.items():
+        page.goto(base + path)
+        for v in axe.run(page).response["violations"]:
+            if v["impact"] in SEVERE:
+                targets = [n["target"] for n in v["nodes"]][:3]
+                failures.append(f"{name} ({path}): {v['id']} [{v['impact']}] {v['help']} at {targets}")
+    return failures
 
 
 def listening_socket() -> socket.socket:

@@ -12,28 +12,14 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from selfservice import Portal, Settings, create_portal
-from tests.live import launch_chromium, listening_socket, serving
-
-axe_module = pytest.importorskip("axe_playwright_python.sync_playwright", reason="needs axe-playwright-python (test extra)")
-
-SEVERE = {"serious", "critical"}
+from tests.live import axe_failures, serve_at
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Portal]]:
     portal = create_portal(Settings(demo=True, data_dir=tmp_path_factory.mktemp("a11y")))
-    sock = listening_socket()
-    try:
-        with serving(Starlette(routes=[Mount("/help", app=portal)]), [sock]):
-            yield f"http://127.0.0.1:{sock.getsockname()[1]}/help", portal
-    finally:
-        sock.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launch_chromium() as b:
-        yield b
+    with serve_at(Starlette(routes=[Mount("/help", app=portal)])) as origin:
+        yield f"{origin}/help", portal
 
 
 def _pages(portal: Portal) -> dict[str, str]:
@@ -62,17 +48,8 @@ def _pages(portal: Portal) -> dict[str, str]:
 def test_no_serious_axe_violations(site: tuple[str, Portal], browser: Any, scheme: str, viewport: tuple[int, int]) -> None:
     base, portal = site
     context = browser.new_context(color_scheme=scheme, viewport={"width": viewport[0], "height": viewport[1]})
-    page = context.new_page()
-    axe = axe_module.Axe()
-    failures: list[str] = []
     try:
-        for name, path in _pages(portal).items():
-            page.goto(base + path)
-            results = axe.run(page)
-            for v in results.response["violations"]:
-                if v["impact"] in SEVERE:
-                    targets = [n["target"] for n in v["nodes"]][:3]
-                    failures.append(f"{name} ({path}): {v['id']} [{v['impact']}] {v['help']} at {targets}")
+        failures = axe_failures(context.new_page(), base, _pages(portal))
     finally:
         context.close()
     assert not failures, "\n".join(failures)

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from selfservice import Settings, create_portal
-from tests.live import launch_chromium, listening_socket, serving
+from tests.live import serve_at
 
 MANUAL = "larkspur-hub"
 
@@ -20,21 +20,15 @@ MANUAL = "larkspur-hub"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
     portal = create_portal(Settings(demo=True, data_dir=tmp_path_factory.mktemp("print")))
-    sock = listening_socket()
-    origin = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    try:
-        with serving(Starlette(routes=[Mount("/help", app=portal)]), [sock]):
-            yield origin, portal
-    finally:
-        sock.close()
+    with serve_at(Starlette(routes=[Mount("/help", app=portal)])) as origin:
+        yield origin, portal
 
 
 @pytest.fixture(scope="module")
-def page(site: tuple[str, Any]) -> Iterator[Any]:
-    with launch_chromium() as browser:
-        p = browser.new_page()
-        p.emulate_media(media="print")
-        yield p
+def page(site: tuple[str, Any], browser: Any) -> Iterator[Any]:
+    p = browser.new_page()
+    p.emulate_media(media="print")
+    yield p
 
 
 def test_print_css_hides_chrome_and_breaks_pages_per_chapter(site: tuple[str, Any], page: Any) -> None:

@@ -28,6 +28,7 @@ class Server:
     def __init__(self, args: list[str], cwd: Path, command: list[str] | None = None) -> None:
         self.port = free_port()
         self.lines: queue.Queue[str] = queue.Queue()
+        self.log: list[str] = []  # every line, including those wait_for consumed
         self.proc = subprocess.Popen(
             [*(command or [sys.executable, "-m", "selfservice.cli"]), "serve", "--port", str(self.port), *args],
             cwd=cwd,
@@ -42,6 +43,7 @@ class Server:
     def _pump(self) -> None:
         assert self.proc.stderr is not None
         for line in self.proc.stderr:
+            self.log.append(line)
             self.lines.put(line)
 
     def wait_for(self, text: str, timeout: float = READY_TIMEOUT) -> str:

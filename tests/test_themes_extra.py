@@ -27,13 +27,12 @@ from starlette.routing import Mount
 from selfservice import Portal, Settings, create_portal
 from selfservice.markup import pygments_css
 from selfservice.theming import load_theme
-from tests.live import launch_chromium, listening_socket, serving
+from tests.live import axe_failures, serve_at
 from tests.test_theming import LIGHT, _failures, _resolve, _schemes, contrast
 
 ROOT = Path(__file__).resolve().parent.parent
 THEMES_DIR = ROOT / "themes"
 THEMES = sorted(p.name for p in THEMES_DIR.iterdir() if (p / "theme.yml").is_file())
-SEVERE = {"serious", "critical"}
 
 
 def _package(name: str) -> str:
@@ -242,18 +241,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
         name: create_portal(Settings(demo=True, theme=str(THEMES_DIR / name), data_dir=tmp_path_factory.mktemp(name)))
         for name in THEMES
     }
-    sock = listening_socket()
-    try:
-        with serving(Starlette(routes=[Mount(f"/{name}", app=p) for name, p in portals.items()]), [sock]):
-            yield f"http://127.0.0.1:{sock.getsockname()[1]}", portals
-    finally:
-        sock.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launch_chromium() as b:
-        yield b
+    with serve_at(Starlette(routes=[Mount(f"/{name}", app=p) for name, p in portals.items()])) as origin:
+        yield origin, portals
 
 
 def _pages(portal: Portal) -> dict[str, str]:
@@ -265,19 +254,10 @@ def _pages(portal: Portal) -> dict[str, str]:
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("name", THEMES)
 def test_no_serious_axe_violations(site: tuple[str, dict[str, Portal]], browser: Any, name: str, scheme: str) -> None:
-    axe_module = pytest.importorskip("axe_playwright_python.sync_playwright", reason="needs axe-playwright-python (test extra)")
     base, portals = site
     context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    axe = axe_module.Axe()
-    failures: list[str] = []
     try:
-        for page_name, path in _pages(portals[name]).items():
-            page.goto(f"{base}/{name}{path}")
-            for v in axe.run(page).response["violations"]:
-                if v["impact"] in SEVERE:
-                    targets = [n["target"] for n in v["nodes"]][:3]
-                    failures.append(f"{page_name} ({path}): {v['id']} [{v['impact']}] {v['help']} at {targets}")
+        failures = axe_failures(context.new_page(), f"{base}/{name}", _pages(portals[name]))
     finally:
         context.close()
     assert not failures, "\n".join(failures)

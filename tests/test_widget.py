@@ -165,6 +165,55 @@ def test_contextual_accepts_the_longest_path(rules_client: TestClient) -> None:
     assert _titles(rules_client, path="/" + "a" * 2047, context="a" * 64) == []
 
 
+def test_contact_info_without_business_hours(rules_client: TestClient) -> None:
+    r = rules_client.get("/help/api/contact", headers={"origin": HOST_ORIGIN})
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    assert r.headers["access-control-allow-origin"] == HOST_ORIGIN
+    body = r.json()
+    assert body["open_now"] is None and body["hours_url"] is None
+    assert body["contact_url"] == "http://testserver/help/contact"
+    assert body["status_url"] == "http://testserver/help/requests/status"
+    assert {"value": "other", "label": "Something else"} in body["topics"]
+
+
+def test_contact_info_follows_the_clock(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    now = [datetime(2026, 6, 8, 10, 0, tzinfo=UTC)]  # a Monday, 11:00 in London
+    hours = {"timezone": "Europe/London",
+             "channels": {"phone": {"label": "Phone", "hours": {"mon-fri": "09:00-17:30"}}}}
+    settings = Settings(content_dirs=[tmp_path], secret_key=SECRET, data_dir=tmp_path / "data",
+                        business_hours=hours, clock=lambda: now[0], request_topics={"other": "Something else"})
+    with TestClient(create_portal(settings)) as client:
+        assert client.get("/api/contact").json()["open_now"] == {
+            "open": True, "headline": "Open now", "detail": "Phone until 5:30\u202fPM", "closure": None}
+        now[0] = datetime(2026, 6, 13, 12, 0, tzinfo=UTC)  # Saturday
+        body = client.get("/api/contact").json()
+        assert body["open_now"] == {"open": False, "headline": "Closed now", "detail": "Phone opens Monday at 9:00\u202fAM",
+                                    "closure": None}
+        assert body["hours_url"] == "http://testserver/hours" and body["topics"] == [{"value": "other", "label": "Something else"}]
+
+
+def test_survey_answers_keep_the_widgets_context(tmp_path: Path) -> None:
+    """What ``SelfService.ask(kind, context)`` posts is stored with the answer."""
+    import json
+
+    from selfservice.cli import main
+
+    data = tmp_path / "data"
+    settings = Settings(content_dirs=[tmp_path], secret_key=SECRET, data_dir=data)
+    with TestClient(create_portal(settings)) as client:
+        assert client.post("/api/surveys/csat", json={"score": 4, "context": "order-42"}).status_code == 201
+        assert client.post("/api/surveys/nps", json={"score": 9, "context": None}).status_code == 201
+        for bad in (7, "x" * 201, ["checkout"]):
+            r = client.post("/api/surveys/nps", json={"score": 9, "context": bad})
+            assert r.status_code == 422 and "context" in r.json()["errors"], bad
+    target = tmp_path / "surveys.json"
+    assert main(["export", "surveys", "--format", "json", "--output", str(target), "--data-dir", str(data)]) == 0
+    stored = {(s["kind"], s["score"]): s["context"] for s in json.loads(target.read_text())}
+    assert stored == {("csat", 4): {"source": "api", "context": "order-42"}, ("nps", 9): {"source": "api"}}
+
+
 # -- in a real browser ---------------------------------------------------------------------
 def _host_page(src: str, **data: str) -> str:
     attrs = "".join(f' data-{k}="{escape(v)}"' for k, v in data.items())
@@ -240,7 +289,7 @@ def test_widget_in_a_browser_same_origin(live: dict[str, Any], browser: Any) -> 
         # Page-aware suggestions: the demo articles whose contexts include /checkout*.
         suggested = dialog.get_by_role("list", name="Suggested for this page")
         expect(suggested.locator(".t")).to_have_text(_checkout_titles(live["portal"]))
-        expect(dialog.get_by_role("link", name="Contact us")).to_have_attribute("href", f"{origin}/help/contact")
+        expect(dialog.get_by_role("button", name="Contact us")).to_be_visible()
 
         # Search as you type; the live region announces the count.
         search.press_sequentially("refund")
@@ -268,7 +317,7 @@ def test_widget_in_a_browser_same_origin(live: dict[str, Any], browser: Any) -> 
         page.route("**/help/api/feedback", accept)
         dialog.get_by_role("button", name="Yes").click()
         expect(dialog.get_by_text("Thanks for your feedback!")).to_be_visible()
-        assert posted == [{"page_kind": "article", "slug": slug, "helpful": True}]
+        assert posted == [{"page": f"article:{slug}", "helpful": True}]
 
         dialog.get_by_role("button", name="Back").click()
         expect(first).to_be_focused()
@@ -285,24 +334,24 @@ def test_widget_in_a_browser_same_origin(live: dict[str, Any], browser: Any) -> 
         page.keyboard.press("Shift+Tab")
         expect(dialog.get_by_role("button", name="Close")).to_be_focused()
         page.keyboard.press("Shift+Tab")
-        expect(dialog.get_by_role("link", name="Contact us")).to_be_focused()
+        expect(dialog.get_by_role("button", name="Contact us")).to_be_focused()
         page.keyboard.press("Tab")
         expect(dialog.get_by_role("button", name="Close")).to_be_focused()
 
         # SelfService.ask: a rating view; a failed POST says so, a good one thanks.
-        page.route("**/help/api/surveys", lambda route: route.fulfill(status=500, json={"error": "x", "status": 500}))
+        page.route("**/help/api/surveys/nps", lambda route: route.fulfill(status=500, json={"error": "x", "status": 500}))
         page.evaluate("SelfService.ask('nps', 'checkout-survey')")
         expect(dialog.get_by_role("radio")).to_have_count(11)
         dialog.get_by_role("radio", name="9", exact=True).check()
         dialog.get_by_role("textbox", name="Comment (optional)").fill("Quick")
         dialog.get_by_role("button", name="Send").click()
         expect(dialog.get_by_text("We couldn't send your answer. Please try again.")).to_be_visible()
-        page.unroute("**/help/api/surveys")
+        page.unroute("**/help/api/surveys/nps")
         posted.clear()
-        page.route("**/help/api/surveys", accept)
+        page.route("**/help/api/surveys/nps", accept)
         dialog.get_by_role("button", name="Send").click()
         expect(dialog.get_by_text("Thank you! Your answer has been sent.")).to_be_visible()
-        assert posted == [{"kind": "nps", "score": 9, "comment": "Quick", "context": "checkout-survey"}]
+        assert posted == [{"score": 9, "comment": "Quick", "context": "checkout-survey"}]
         page.evaluate("SelfService.ask('csat')")
         expect(dialog.get_by_role("radio")).to_have_count(5)
         expect(dialog.get_by_role("radio", name="1 star", exact=True)).to_be_focused()
@@ -342,6 +391,112 @@ def test_widget_in_a_browser_cross_origin_dark_and_small(live: dict[str, Any], b
         first.click()
         expect(dialog.get_by_role("heading", name=title, level=3)).to_be_visible()
         expect(dialog.locator(".content p").first).to_be_visible()
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_widget_ask_box_quick_actions_and_contact_form(live: dict[str, Any], browser: Any) -> None:
+    """The instant answer for a question, account actions for "reset my password" (opening
+    the portal's page), and the contact form: open/closed status, field errors, the reference.
+    Everything here talks to the real portal (no mocked routes)."""
+    from playwright.sync_api import expect
+
+    from selfservice.references import parse
+    from selfservice.views.hours import open_now_view
+
+    origin, portal = live["origin"], live["portal"]
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(f"{origin}/checkout")
+        page.get_by_role("button", name="Need help?").click()
+        dialog = page.get_by_role("dialog", name="Need help?")
+        search = dialog.get_by_role("searchbox", name="Search help articles")
+
+        # A question the index answers with confidence: the passage and a link to its section.
+        expected = portal.ss.index.answer("how long does a refund take")
+        assert expected is not None
+        search.fill("how long does a refund take")
+        box = dialog.get_by_role("region", name="Quick answer")
+        expect(box).to_be_visible()
+        expect(box.locator(".atext")).to_have_text(expected.text)
+        link = box.get_by_role("link")
+        doc = portal.ss.library.document(expected.slug)
+        expect(link).to_have_attribute("href", f"{origin}/help{doc.url_path}" + (f"#{expected.anchor}" if expected.anchor else ""))
+        expect(dialog.locator(".live")).to_have_text(re.compile(r"^Quick answer, (\d+ results?|no results)$"))
+        page.keyboard.press("ArrowDown")
+        expect(link).to_be_focused()  # the answer comes first in the arrow-key order
+        page.keyboard.press("Enter")
+        expect(dialog.get_by_role("heading", name=doc.title, level=3)).to_be_visible()
+        # The real feedback endpoint accepts what the widget sends.
+        dialog.get_by_role("button", name="Yes").click()
+        expect(dialog.get_by_text("Thanks for your feedback!")).to_be_visible()
+        dialog.get_by_role("button", name="Back").click()
+        expect(link).to_be_focused()
+
+        # "Reset my password" offers the account action; activating it opens the reset page.
+        search.fill("how do I reset my password")
+        actions = dialog.get_by_role("list", name="Quick actions")
+        action = actions.get_by_role("link", name=re.compile(r"^Reset your password"))
+        expect(action).to_be_visible()
+        expect(action).to_have_attribute("href", f"{origin}/help/account/reset")
+        expect(action).to_have_accessible_name(re.compile(r"\(opens in a new tab\)$"))
+        expect(dialog.locator(".live")).to_have_text(re.compile(r"1 quick action"))
+        expect(dialog.get_by_role("list", name="Quick actions").get_by_role("link", name=re.compile("Bills"))).to_have_count(0)
+        action.focus()
+        with context.expect_page() as opened:
+            page.keyboard.press("Enter")
+        reset = opened.value
+        reset.wait_for_load_state()
+        assert reset.url == f"{origin}/help/account/reset"
+        expect(reset.get_by_role("heading", level=1)).to_have_text(re.compile("password", re.I))
+        reset.close()
+        search.fill("pay my bill")
+        expect(actions.get_by_role("link", name=re.compile(r"^Bills and payments.*Sign in needed"))).to_be_visible()
+        search.fill("kitchen sink")
+        expect(dialog.locator(".live")).to_have_text(re.compile(r"^(\d+ results?|No results)$"))
+        expect(actions).to_be_hidden()
+
+        # The contact form: open or closed now (from the business hours), errors, the reference.
+        search.fill("parcel arrived damaged")
+        dialog.get_by_role("button", name="Contact us").click()
+        expect(dialog.get_by_role("heading", name="Contact us", level=3)).to_be_focused()
+        now = open_now_view(portal.hours, portal.clock())
+        status = dialog.locator(".contact .hours")
+        expect(status).to_contain_text(f"{now.headline}")
+        if now.detail:
+            expect(status).to_contain_text(now.detail)
+        expect(status.get_by_role("link", name=re.compile("^Opening hours"))).to_have_attribute("href", f"{origin}/help/hours")
+        expect(dialog.get_by_role("textbox", name="Subject")).to_have_value("parcel arrived damaged")
+        expect(dialog.get_by_role("combobox", name="Topic").locator("option")).to_have_count(len(portal.ss.settings.request_topics))
+        dialog.get_by_role("button", name="Send message").click()
+        email = dialog.get_by_role("textbox", name="Your email address")
+        expect(email).to_be_focused()  # the first field with a problem
+        expect(email).to_have_attribute("aria-invalid", "true")
+        expect(dialog.locator(".cerr")).to_be_visible()
+        email.fill("cleo@example.com")
+        dialog.get_by_role("combobox", name="Topic").select_option("order")
+        dialog.get_by_role("textbox", name="Your message").fill("The box was crushed and the mug inside is broken.")
+        dialog.get_by_role("button", name="Send message").click()
+        ref = dialog.locator(".ref")
+        expect(ref).to_have_text(re.compile(r"^Thank you\. Your reference is R-[A-Z0-9]{4}-[A-Z0-9]{4}\.$"))
+        expect(ref).to_be_focused()
+        expect(dialog.locator(".live")).to_have_text(ref.inner_text())
+        reference = ref.inner_text().split()[-1].rstrip(".")
+        assert parse(reference) == reference  # a real reference: its check digit holds
+        expect(dialog.get_by_role("link", name=re.compile("^Check your request's progress"))).to_have_attribute(
+            "href", f"{origin}/help/requests/status")
+        # A second message starts from a fresh form (a new Idempotency-Key, the button enabled).
+        dialog.get_by_role("button", name="Back").click()
+        expect(dialog.get_by_role("button", name="Contact us")).to_be_focused()  # back to what opened it
+        page.keyboard.press("Enter")
+        expect(dialog.get_by_role("button", name="Send message")).to_be_enabled()
+        expect(email).to_have_value("")
+        page.keyboard.press("Escape")
+        expect(dialog).to_be_hidden()
         assert errors == []
     finally:
         context.close()

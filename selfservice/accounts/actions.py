@@ -16,6 +16,7 @@ The built-in ones are :mod:`.reset`, :mod:`.username`, :mod:`.orders`, :mod:`.de
         slug="returns", title="Start a return", summary="Send something back within 30 days.",
         routes=[Route("/", start_return, name="account_returns", methods=["GET", "POST"])],
         menu_route="account_returns", audience="signed_in",
+        keywords=["return an item", "send back", "refund"],  # offered in search and the widget
     )
     portal = create_portal(Settings(..., account_actions=[returns]))
 
@@ -50,12 +51,18 @@ class AccountAction:
     menu_route: str
     audience: Audience = "everyone"
     order: int = 100
+    #: Phrases customers type when they want this action ("forgot password", "can't log in"):
+    #: search results and the widget offer the action for them (see :mod:`.discover`).
+    keywords: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         if not _SLUG.match(self.slug):
             raise ValueError(f"AccountAction.slug {self.slug!r} must be a short lower-case URL segment")
         if self.audience not in ("everyone", "signed_in", "signed_out"):
             raise ValueError(f"AccountAction.audience must be everyone, signed_in or signed_out, not {self.audience!r}")
+        if isinstance(self.keywords, str) or not all(isinstance(k, str) and k.strip() for k in self.keywords):
+            raise ValueError(f"AccountAction.keywords must be a list of phrases, not {self.keywords!r}")
+        object.__setattr__(self, "keywords", tuple(self.keywords))
 
 
 def builtin_actions() -> list[AccountAction]:

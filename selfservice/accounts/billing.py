@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from ..i18n import N_
 from .actions import AccountAction
 from .pages import page, read, require_account
 from .runtime import accounts_of
@@ -34,7 +35,7 @@ async def overview(request: Request) -> Response:
     invoices = await accounts.backend.invoices(account)
     balance = await accounts.backend.balance(account)
     await accounts.audit(request, "billing.view", "ok", account=account)
-    return page(request, "account_billing.html", "Bills and payments", purpose=PURPOSE, invoices=invoices,
+    return page(request, "account_billing.html", N_("Bills and payments"), purpose=PURPOSE, invoices=invoices,
                 balance=balance, can_pay=accounts.settings.payment_url is not None)
 
 
@@ -50,16 +51,16 @@ async def pay(request: Request) -> Response:
     invoice = next((i for i in invoices if i.number == number and i.payable), None)
     error = None
     if not posted.csrf_ok:
-        error = "This form had expired. We have refreshed it: please press Pay again."
+        error = N_("This form had expired. We have refreshed it: please press Pay again.")
     elif accounts.settings.payment_url is None:
-        error = "Online payment is not available. Please call us to pay."
+        error = N_("Online payment is not available. Please call us to pay.")
     elif invoice is None:
-        error = "That invoice isn't waiting for payment. Choose one from the list."
+        error = N_("That invoice isn't waiting for payment. Choose one from the list.")
     if error is not None or invoice is None or accounts.settings.payment_url is None:
         await accounts.audit(request, "billing.pay", "refused", account=account)
-        return page(request, "account_billing.html", "Bills and payments", purpose=PURPOSE, invoices=invoices,
+        return page(request, "account_billing.html", N_("Bills and payments"), purpose=PURPOSE, invoices=invoices,
                     balance=balance, can_pay=accounts.settings.payment_url is not None, status=422,
-                    errors={"form": error or "Please try again."})
+                    errors={"form": error or N_("Please try again.")})
     token = accounts.tokens["payment-return"].make(account, i=invoice.number, a=invoice.amount.minor,
                                                   c=invoice.amount.currency)
     root = accounts.settings.base_url.rstrip("/") if accounts.settings.base_url else (
@@ -91,17 +92,17 @@ async def returned(request: Request) -> Response:
     except TokenError as exc:
         await accounts.audit(request, "billing.return", exc.reason if exc.reason != "used" else "invalid",
                              account=account)
-        return page(request, "account_billing_return.html", "Payment", status=400, ok=False,
+        return page(request, "account_billing_return.html", N_("Payment"), status=400, ok=False,
                     balance=await accounts.backend.balance(account))
     await accounts.audit(request, "billing.return", "ok", account=account, target=f"invoice:{payload.get('i')}")
-    return page(request, "account_billing_return.html", "Thank you", ok=True, invoice=str(payload.get("i", "")),
+    return page(request, "account_billing_return.html", N_("Thank you"), ok=True, invoice=str(payload.get("i", "")),
                 balance=await accounts.backend.balance(account))
 
 
 ACTION = AccountAction(
     slug="billing",
-    title="Bills and payments",
-    summary="See what you owe, download invoices and pay a bill.",
+    title=N_("Bills and payments"),
+    summary=N_("See what you owe, download invoices and pay a bill."),
     routes=[
         Route("/", overview, name="account_billing", methods=["GET", "HEAD"]),
         Route("/pay", pay, name="account_pay", methods=["POST"]),
@@ -110,4 +111,8 @@ ACTION = AccountAction(
     menu_route="account_billing",
     audience="signed_in",
     order=30,
+    keywords=[
+        "invoice", "pay bill", "billing", "bills", "balance", "make a payment", "how much do I owe",
+        "receipt", "outstanding payment", "account statement",
+    ],
 )

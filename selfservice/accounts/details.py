@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..forms import Field, csrf_token, validate
+from ..i18n import N_, request_locale
 from .actions import AccountAction
 from .backend import Account, Address, ProfileChanges
 from .pages import client_ip, page, read, redirect, require_account, throttled
@@ -29,20 +30,20 @@ __all__ = ["ACTION", "PREFERENCES"]
 PURPOSE = "account.details"
 EMAIL_PURPOSE = "account.email"
 PREFERENCES = {
-    "order_updates": "Emails about my orders and deliveries",
-    "newsletter": "News and offers by email",
-    "sms": "Text messages about deliveries",
+    "order_updates": N_("Emails about my orders and deliveries"),
+    "newsletter": N_("News and offers by email"),
+    "sms": N_("Text messages about deliveries"),
 }
 FIELDS = [
-    Field("name", "Full name", max_length=200),
-    Field("phone", "Phone number", required=False, max_length=40),
-    Field("line1", "Address line 1", required=False, max_length=200),
-    Field("line2", "Address line 2", required=False, max_length=200),
-    Field("city", "Town or city", required=False, max_length=100),
-    Field("postcode", "Postcode", required=False, max_length=16),
-    Field("country", "Country", required=False, max_length=100),
+    Field("name", N_("Full name"), max_length=200),
+    Field("phone", N_("Phone number"), required=False, max_length=40),
+    Field("line1", N_("Address line 1"), required=False, max_length=200),
+    Field("line2", N_("Address line 2"), required=False, max_length=200),
+    Field("city", N_("Town or city"), required=False, max_length=100),
+    Field("postcode", N_("Postcode"), required=False, max_length=16),
+    Field("country", N_("Country"), required=False, max_length=100),
 ]
-EMAIL_FIELDS = [Field("new_email", "New email address", kind="email", max_length=254)]
+EMAIL_FIELDS = [Field("new_email", N_("New email address"), kind="email", max_length=254)]
 _PHONE_CHARS = set("0123456789+ ()-.")
 
 
@@ -57,7 +58,7 @@ def _render(request: Request, account: Account, *, status: int = 200, errors: Ma
             saved: bool = False) -> Response:
     accounts = accounts_of(request)
     fresh = reauth_fresh(request, accounts.tokens["reauth"], account)
-    return page(request, "account_details.html", "Your details", purpose=PURPOSE, status=status, errors=errors,
+    return page(request, "account_details.html", N_("Your details"), purpose=PURPOSE, status=status, errors=errors,
                 values=values or _values(account), preferences=PREFERENCES, chosen=prefs or account.preferences,
                 reauth_fresh=fresh, saved=saved,
                 email_csrf=csrf_token(request, accounts.settings.secret_keys, EMAIL_PURPOSE))
@@ -89,20 +90,20 @@ async def save(request: Request) -> Response:
     prefs = {key: posted.fields.get(f"pref_{key}") == "on" for key in PREFERENCES}
     if not posted.csrf_ok:
         return _render(request, account, status=403, values=posted.kept("current_password"), prefs=prefs,
-                       errors={"form": "This form had expired. We have refreshed it: please send it again."})
-    result = validate(posted.fields, FIELDS)
+                       errors={"form": N_("This form had expired. We have refreshed it: please send it again.")})
+    result = validate(posted.fields, FIELDS, request_locale(request))
     errors = dict(result.errors)
     phone = result.values.get("phone") or ""
     if phone and (not set(phone) <= _PHONE_CHARS or sum(c.isdigit() for c in phone) < 6):
-        errors["phone"] = "Enter a phone number using digits, spaces and +, like 07700 900123"
+        errors["phone"] = N_("Enter a phone number using digits, spaces and +, like 07700 900123")
     address = Address(*(result.values.get(k) or "" for k in ("line1", "line2", "city", "postcode", "country")))
     address_changed = address != account.address
     response_extra = None
     if not errors and address_changed and not reauth_fresh(request, accounts.tokens["reauth"], account):
         ok = await _password_ok(request, accounts, account, posted.fields.get("current_password", ""))
         if ok is not True:
-            errors["current_password"] = ("Too many tries. Please wait a few minutes." if ok is not False
-                                          else "Enter your current password to change your address.")
+            errors["current_password"] = (N_("Too many tries. Please wait a few minutes.") if ok is not False
+                                          else N_("Enter your current password to change your address."))
         else:
             response_extra = account
     if errors:
@@ -132,17 +133,17 @@ async def change_email(request: Request) -> Response:
     kept = {**_values(account), **posted.kept("current_password", "email_password")}
     if not posted.csrf_ok:
         return _render(request, account, status=403, values=kept,
-                       errors={"new_email": "This form had expired. We have refreshed it: please send it again."})
-    result = validate(posted.fields, EMAIL_FIELDS)
+                       errors={"new_email": N_("This form had expired. We have refreshed it: please send it again.")})
+    result = validate(posted.fields, EMAIL_FIELDS, request_locale(request))
     errors = dict(result.errors)
     new_email = result.values.get("new_email", "")
     if not errors and new_email.casefold() == account.email.casefold():
-        errors["new_email"] = "That is already the email address on your account."
+        errors["new_email"] = N_("That is already the email address on your account.")
     if not errors:
         ok = await _password_ok(request, accounts, account, posted.fields.get("email_password", ""))
         if ok is not True:
-            errors["email_password"] = ("Too many tries. Please wait a few minutes." if ok is not False
-                                        else "Your current password is not right.")
+            errors["email_password"] = (N_("Too many tries. Please wait a few minutes.") if ok is not False
+                                        else N_("Your current password is not right."))
     if errors:
         await accounts.audit(request, "email_change.request", "invalid", account=account)
         return _render(request, account, status=422, values=kept, errors=errors)
@@ -150,13 +151,13 @@ async def change_email(request: Request) -> Response:
     if root is None:
         await accounts.audit(request, "email_change.request", "no_base_url", account=account)
         return _render(request, account, status=503, values=kept,
-                       errors={"new_email": "We can't send email right now. Please try again later."})
+                       errors={"new_email": N_("We can't send email right now. Please try again later.")})
     token = accounts.tokens["email-change"].make(account, e=new_email)
     link = root + f"/account/details/email/{token}"
-    await accounts.send_mail(new_email, "account_email_confirm", {"account": account, "link": link,
+    await accounts.send_mail(new_email, "account_email_confirm", {"account": account, "link": link, "locale": request_locale(request),
                                                                    "new_email": new_email})
     await accounts.audit(request, "email_change.request", "sent", account=account)
-    return page(request, "account_email_sent.html", "Confirm your new address", new_email=new_email)
+    return page(request, "account_email_sent.html", N_("Confirm your new address"), new_email=new_email)
 
 
 async def _email_token(accounts: Accounts, token: str) -> tuple[Account, str]:
@@ -175,28 +176,28 @@ async def confirm_email(request: Request) -> Response:
         account, new_email = await _email_token(accounts, request.path_params["token"])
     except TokenError as exc:
         await accounts.audit(request, "email_change.confirm", exc.reason)
-        return page(request, "account_reset_invalid.html", "This link doesn't work", status=400, reason=exc.reason,
+        return page(request, "account_reset_invalid.html", N_("This link doesn't work"), status=400, reason=exc.reason,
                     flow="email")
     if request.method != "POST":
-        return page(request, "account_email_confirm.html", "Confirm your new address", purpose=EMAIL_PURPOSE,
+        return page(request, "account_email_confirm.html", N_("Confirm your new address"), purpose=EMAIL_PURPOSE,
                     new_email=new_email)
     posted = await read(request, EMAIL_PURPOSE)
     if not posted.csrf_ok:
-        return page(request, "account_email_confirm.html", "Confirm your new address", purpose=EMAIL_PURPOSE,
+        return page(request, "account_email_confirm.html", N_("Confirm your new address"), purpose=EMAIL_PURPOSE,
                     new_email=new_email, status=403,
-                    errors={"form": "This form had expired. We have refreshed it: please press the button again."})
+                    errors={"form": N_("This form had expired. We have refreshed it: please press the button again.")})
     old_email = account.email
     account = await accounts.backend.set_email(account, new_email)
     await accounts.audit(request, "email_change.confirm", "ok", account=account)
-    await accounts.send_mail(old_email, "account_email_changed", {"account": account, "new_email": new_email,
+    await accounts.send_mail(old_email, "account_email_changed", {"account": account, "new_email": new_email, "locale": request_locale(request),
                                                                    "changed_at": accounts.clock()})
-    return page(request, "account_email_done.html", "Email address changed", new_email=new_email)
+    return page(request, "account_email_done.html", N_("Email address changed"), new_email=new_email)
 
 
 ACTION = AccountAction(
     slug="details",
-    title="Your details",
-    summary="Change your name, phone number, address, email address and what we send you.",
+    title=N_("Your details"),
+    summary=N_("Change your name, phone number, address, email address and what we send you."),
     routes=[
         Route("/", show, name="account_details", methods=["GET", "HEAD"]),
         Route("/", save, name="account_details_save", methods=["POST"]),
@@ -206,4 +207,9 @@ ACTION = AccountAction(
     menu_route="account_details",
     audience="signed_in",
     order=20,
+    keywords=[
+        "change address", "update address", "new address", "moved house", "change email",
+        "update email address", "change phone number", "change name", "update details", "personal details",
+        "unsubscribe", "marketing emails", "stop newsletter", "contact preferences",
+    ],
 )

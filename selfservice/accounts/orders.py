@@ -18,35 +18,36 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..forms import Field, validate
+from ..i18n import N_, request_locale, translator
 from ..store import tables
 from ..views.rendering import url_builder
 from .actions import AccountAction
 from .backend import Account, Order
-from .pages import page, read, require_account, throttled
+from .pages import page, read, require_account, throttled, wait_message
 from .runtime import Accounts, accounts_of
 
 __all__ = ["ACTION", "NEXT_STEPS", "next_step", "proof_matches"]
 
 PURPOSE = "account.orders"
 FIELDS = [
-    Field("number", "Order number", max_length=32, hint="It starts with LH- and is in your confirmation email."),
-    Field("proof", "Email address or postcode", max_length=254),
+    Field("number", N_("Order number"), max_length=32, hint=N_("It starts with LH- and is in your confirmation email.")),
+    Field("proof", N_("Email address or postcode"), max_length=254),
 ]
 NEXT_STEPS = {
-    "placed": "We will take payment and start packing your order, usually within a working day.",
-    "paid": "Your order is waiting to be packed. We'll email you when it leaves our warehouse.",
-    "packed": "Your parcel is ready and will be handed to the courier on the next collection.",
-    "shipped": "Your parcel is on its way. Most deliveries arrive within 2 working days of shipping.",
-    "delivered": "Nothing more to do. If something is wrong with your order, you can start a return within 30 days.",
-    "cancelled": "Nothing more to do. Any payment is refunded within 5 working days.",
-    "refunded": "The refund is on its way to your bank; it can take up to 5 working days to show.",
+    "placed": N_("We will take payment and start packing your order, usually within a working day."),
+    "paid": N_("Your order is waiting to be packed. We'll email you when it leaves our warehouse."),
+    "packed": N_("Your parcel is ready and will be handed to the courier on the next collection."),
+    "shipped": N_("Your parcel is on its way. Most deliveries arrive within 2 working days of shipping."),
+    "delivered": N_("Nothing more to do. If something is wrong with your order, you can start a return within 30 days."),
+    "cancelled": N_("Nothing more to do. Any payment is refunded within 5 working days."),
+    "refunded": N_("The refund is on its way to your bank; it can take up to 5 working days to show."),
 }
-NOT_FOUND = ("We couldn't find an order with that number and email address or postcode. "
-             "Check both against your confirmation email.")
+NOT_FOUND = N_("We couldn't find an order with that number and email address or postcode. "
+                "Check both against your confirmation email.")
 
 
 def next_step(order: Order) -> str:
-    return order.next_step or NEXT_STEPS.get(order.status, "We'll email you as soon as anything changes.")
+    return order.next_step or NEXT_STEPS.get(order.status, N_("We'll email you as soon as anything changes."))
 
 
 def _norm_postcode(value: str) -> str:
@@ -77,26 +78,26 @@ async def overview(request: Request) -> Response:
     accounts = accounts_of(request)
     account = await accounts.current_account(request)
     if account is None:
-        return page(request, "account_orders_lookup.html", "Track an order", purpose=PURPOSE)
+        return page(request, "account_orders_lookup.html", N_("Track an order"), purpose=PURPOSE)
     orders = await accounts.backend.orders(account)
     cases = await _requests_of(accounts, account)
     await accounts.audit(request, "orders.list", "ok", account=account, orders=len(orders))
-    return page(request, "account_orders.html", "Your orders", orders=orders, cases=cases, next_step=next_step)
+    return page(request, "account_orders.html", N_("Your orders"), orders=orders, cases=cases, next_step=next_step)
 
 
 async def lookup(request: Request) -> Response:
     accounts = accounts_of(request)
     posted = await read(request, PURPOSE)
-    title = "Track an order"
+    title = N_("Track an order")
     if not posted.csrf_ok:
         return page(request, "account_orders_lookup.html", title, purpose=PURPOSE, status=403, values=posted.kept(),
-                    errors={"form": "This form had expired. We have refreshed it: please send it again."})
+                    errors={"form": N_("This form had expired. We have refreshed it: please send it again.")})
     wait = throttled(request, accounts, "account")
     if wait is not None:
         await accounts.audit(request, "order.lookup", "rate_limited")
         return page(request, "account_orders_lookup.html", title, purpose=PURPOSE, status=429, values=posted.kept(),
-                    errors={"form": f"Too many lookups from your network. Please wait {wait} seconds and try again."})
-    result = validate(posted.fields, FIELDS)
+                    errors={"form": wait_message(request, wait)})
+    result = validate(posted.fields, FIELDS, request_locale(request))
     if not result.ok:
         return page(request, "account_orders_lookup.html", title, purpose=PURPOSE, status=422, values=result.raw,
                     errors=result.errors)
@@ -106,7 +107,8 @@ async def lookup(request: Request) -> Response:
         return page(request, "account_orders_lookup.html", title, purpose=PURPOSE, status=422, values=result.raw,
                     errors={"form": NOT_FOUND})
     await accounts.audit(request, "order.lookup", "ok", target=f"order:{order.number}")
-    return page(request, "account_order.html", f"Order {order.number}", order=order, next_step=next_step(order))
+    title = translator(request).gettext("Order %(number)s") % {"number": order.number}
+    return page(request, "account_order.html", title, order=order, next_step=next_step(order))
 
 
 async def detail(request: Request) -> Response:
@@ -118,16 +120,17 @@ async def detail(request: Request) -> Response:
     order = await accounts.backend.find_order(number)
     if order is None or order.account_id != account.id:
         await accounts.audit(request, "order.lookup", "not_found", account=account)
-        return page(request, "account_orders_lookup.html", "Track an order", purpose=PURPOSE, status=404,
+        return page(request, "account_orders_lookup.html", N_("Track an order"), purpose=PURPOSE, status=404,
                     errors={"form": NOT_FOUND})
-    return page(request, "account_order.html", f"Order {order.number}", order=order, next_step=next_step(order),
-                crumbs=[("Your orders", url_builder(request)("account_orders")), (f"Order {order.number}", None)])
+    title = translator(request).gettext("Order %(number)s") % {"number": order.number}
+    return page(request, "account_order.html", title, order=order, next_step=next_step(order),
+                crumbs=[(N_("Your orders"), url_builder(request)("account_orders")), (title, None)])
 
 
 ACTION = AccountAction(
     slug="orders",
-    title="Track an order",
-    summary="Where your order is and what happens next. No sign-in needed.",
+    title=N_("Track an order"),
+    summary=N_("Where your order is and what happens next. No sign-in needed."),
     routes=[
         Route("/", overview, name="account_orders", methods=["GET", "HEAD"]),
         Route("/", lookup, name="account_order_lookup", methods=["POST"]),
@@ -136,4 +139,9 @@ ACTION = AccountAction(
     menu_route="account_orders",
     audience="everyone",
     order=10,
+    keywords=[
+        "where is my order", "track order", "tracking", "order status", "delivery status", "parcel",
+        "has my order shipped", "order arrive", "order not arrived", "late delivery", "missing delivery",
+        "dispatched", "order number",
+    ],
 )

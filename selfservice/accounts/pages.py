@@ -16,13 +16,21 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ..caching import respond
+from ..i18n import N_, translator
 from ..forms import HONEYPOT, check_csrf, csrf_token, is_bot, read_form, set_csrf_cookie
 from ..ratelimit import client_ip
 from ..views.rendering import PageMeta, render, url_builder
 from .backend import Account
 from .runtime import Accounts, accounts_of
 
-__all__ = ["FormInput", "client_ip", "page", "read", "redirect", "require_account", "throttled"]
+__all__ = ["FormInput", "client_ip", "page", "read", "redirect", "require_account", "throttled", "wait_message"]
+
+# Order and invoice statuses the demo backend uses; a backend's other statuses are shown capitalised.
+STATUS_LABELS = {
+    "placed": N_("Placed"), "paid": N_("Paid"), "packed": N_("Packed"), "shipped": N_("Shipped"),
+    "delivered": N_("Delivered"), "cancelled": N_("Cancelled"), "refunded": N_("Refunded"), "open": N_("Open"),
+    "overdue": N_("Overdue"), "void": N_("Void"),
+}
 
 
 def page(
@@ -37,22 +45,32 @@ def page(
     crumbs: list[tuple[str, str | None]] | None = None,
     **context: Any,
 ) -> Response:
-    """Render an account page; ``purpose`` adds a CSRF token for its form."""
+    """Render an account page; ``purpose`` adds a CSRF token for its form.
+
+    ``title``, ``crumbs`` labels and ``errors`` are English (marked with ``N_`` where they are
+    written) or already translated: they are shown in the request's language.
+    """
+    from ..store.cases import STATUS_LABELS as CASE_LABELS
+
     accounts = accounts_of(request)
     url = url_builder(request)
+    _ = translator(request).gettext
+    title = _(title)
     token = csrf_token(request, accounts.settings.secret_keys, purpose) if purpose else ""
-    trail: list[tuple[str, str | None]] = [("Home", url("home")), ("Account", url("account"))]
-    trail += crumbs if crumbs is not None else [(title, None)]
+    trail: list[tuple[str, str | None]] = [(_("Home"), url("home")), (_("Account"), url("account"))]
+    trail += [(_(label), href) for label, href in crumbs] if crumbs is not None else [(title, None)]
     prepared = render(
         request,
         template,
         page=PageMeta(f"{title} – {accounts.settings.site_name}", noindex=True),
-        breadcrumbs=trail if template != "account_home.html" else [("Home", url("home")), ("Account", None)],
+        breadcrumbs=trail if template != "account_home.html" else [(_("Home"), url("home")), (_("Account"), None)],
         status=status,
         title=title,
         csrf_token=token,
         honeypot=HONEYPOT,
-        errors=dict(errors or {}),
+        errors={name: _(message) for name, message in (errors or {}).items()},
+        status_label=lambda status: _(STATUS_LABELS[status]) if status in STATUS_LABELS else str(status).capitalize(),
+        case_label=lambda status: _(CASE_LABELS.get(status, str(status))),
         values=dict(values or {}),
         account=request.scope.get("selfservice.account"),
         **context,
@@ -90,6 +108,18 @@ async def read(request: Request, purpose: str) -> FormInput:
         fields, readable = {}, False
     fields = {k: v for k, v in fields.items() if isinstance(k, str) and isinstance(v, str)}
     return FormInput(fields, readable and check_csrf(request, fields, accounts.settings.secret_keys, purpose), readable)
+
+
+def wait_message(request: Request, seconds: int, *, reset: bool = False) -> str:
+    """"Too many attempts …, please wait N seconds" in the request's language."""
+    catalog = translator(request)
+    if reset:  # the sign-in form: resetting the password is the way out
+        return catalog.ngettext("Too many attempts. Please wait %(num)s second, or reset your password.",
+                                "Too many attempts. Please wait %(num)s seconds, or reset your password.",
+                                seconds) % {"num": seconds}
+    return catalog.ngettext("Too many attempts from your network. Please wait %(num)s second and try again.",
+                            "Too many attempts from your network. Please wait %(num)s seconds and try again.",
+                            seconds) % {"num": seconds}
 
 
 def throttled(request: Request, accounts: Accounts, scope: str, identity: str | None = None) -> int | None:

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from functools import cache
 from importlib.resources import files
 
+from ..i18n import translations
+
 __all__ = ["MAX_LENGTH", "common_passwords", "password_problems"]
 
 MAX_LENGTH = 256
@@ -46,26 +48,30 @@ def _candidates(password: str) -> set[str]:
     return forms
 
 
-def password_problems(password: str, *, min_length: int = 10, personal: Iterable[str] = ()) -> list[str]:
+def password_problems(password: str, *, min_length: int = 10, personal: Iterable[str] = (), locale: str = "en") -> list[str]:
     """What is wrong with ``password``, as messages for the customer; ``[]`` means it is fine.
 
     ``personal`` are the customer's own details (username, email, name); a password made of
-    one of them is refused.
+    one of them is refused. The messages are in ``locale``'s language.
     """
+    catalog = translations(locale)
+    _ = catalog.gettext
     if not isinstance(password, str) or not password:
-        return ["Enter a new password."]
+        return [_("Enter a new password.")]
     problems: list[str] = []
     if len(password) < min_length:
-        problems.append(f"Use at least {min_length} characters (you used {len(password)}).")
+        problems.append(catalog.ngettext("Use at least %(num)s character (you used %(used)s).",
+                                        "Use at least %(num)s characters (you used %(used)s).",
+                                        min_length) % {"num": min_length, "used": len(password)})
     if len(password) > MAX_LENGTH:
-        problems.append(f"Use at most {MAX_LENGTH} characters.")
+        problems.append(_("Use at most %(max)s characters.") % {"max": MAX_LENGTH})
         return problems
     if password.strip() != password and not password.strip():
-        problems.append("A password can't be only spaces.")
+        problems.append(_("A password can't be only spaces."))
     forms = _candidates(password)
     if forms & common_passwords() or len(set(password)) <= 2:
-        problems.append("This password is too common and easy to guess; choose something less predictable, "
-                        "such as three or four unrelated words.")
+        problems.append(_("This password is too common and easy to guess; choose something less predictable, "
+                          "such as three or four unrelated words."))
     words: set[str] = set()
     for value in personal:
         value = (value or "").lower()
@@ -74,5 +80,5 @@ def password_problems(password: str, *, min_length: int = 10, personal: Iterable
     low = password.lower()
     if any(len(w) >= 4 and (w in forms or (w in low and len(re.sub(r"[\d\W_]", "", low.replace(w, ""))) < 6))
            for w in words):
-        problems.append("Your password is too similar to your name, username or email address.")
+        problems.append(_("Your password is too similar to your name, username or email address."))
     return problems

@@ -24,6 +24,7 @@ from typing import Any
 import jinja2
 from starlette.requests import Request
 
+from ..i18n import N_
 from ..settings import Settings
 from ..store import Store
 from ..store import outbox as store_outbox
@@ -151,7 +152,7 @@ def accounts_of(request: Request) -> Accounts:
     if accounts is None:
         from starlette.exceptions import HTTPException
 
-        raise HTTPException(404, "Account pages are not switched on for this help centre.")
+        raise HTTPException(404, N_("Account pages are not switched on for this help centre."))
     return accounts
 
 

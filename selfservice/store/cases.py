@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..i18n import N_
 from ..references import new_reference
 from .tables import request_events, requests, utcnow
 
@@ -49,13 +50,14 @@ __all__ = [
 
 STATUSES = ("received", "acknowledged", "in_progress", "waiting_for_customer", "resolved", "closed")
 OPEN_STATUSES = frozenset(STATUSES[:4])
+# English; shown translated (``translations(locale).gettext(label)``), extracted through N_.
 STATUS_LABELS = {
-    "received": "Received",
-    "acknowledged": "Acknowledged",
-    "in_progress": "In progress",
-    "waiting_for_customer": "Waiting for your reply",
-    "resolved": "Resolved",
-    "closed": "Closed",
+    "received": N_("Received"),
+    "acknowledged": N_("Acknowledged"),
+    "in_progress": N_("In progress"),
+    "waiting_for_customer": N_("Waiting for your reply"),
+    "resolved": N_("Resolved"),
+    "closed": N_("Closed"),
 }
 
 

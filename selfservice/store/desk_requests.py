@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..i18n import N_
 from ..references import KINDS
 
 if TYPE_CHECKING:
@@ -83,10 +84,10 @@ class Requests:
                 locale=locale or desk.settings.locale, target_days=self.target_days(kind), now=desk.clock(),
                 session_hash=session_hash,
             )
-            context = self._mail_context(record)
-            await desk.mail(conn, "request_received", email, context, acknowledges=record.reference)
+            await desk.mail(conn, "request_received", email, self._mail_context(record, record.locale),
+                            acknowledges=record.reference)
             if desk.settings.staff_email:
-                await desk.mail(conn, "staff_request", desk.settings.staff_email, context, reply_to=email)
+                await desk.mail(conn, "staff_request", desk.settings.staff_email, self._mail_context(record), reply_to=email)
             effects = [await desk.emit(conn, "request_created", request=record.public())]
             if scoped:
                 await settle_key(conn, scoped, record.reference)
@@ -112,7 +113,7 @@ class Requests:
             from . import cases
 
             if not record.is_open:
-                raise cases.TransitionError("This request is closed. Reopen it to send a new message.")
+                raise cases.TransitionError(N_("This request is closed. Reopen it to send a new message."))
             await cases.add_event(conn, record.id, "reply", "customer", body=body, now=self.desk.clock())
             if record.status == "waiting_for_customer":
                 await self._move(conn, record, "in_progress", "customer", effects)
@@ -128,7 +129,7 @@ class Requests:
 
             until = record.reopen_until(self.desk.settings.reopen_days)
             if until is None or self.desk.clock() > until:
-                raise cases.TransitionError("This request can no longer be reopened. Please send us a new request.")
+                raise cases.TransitionError(N_("This request can no longer be reopened. Please send us a new request."))
             await self._move(conn, record, "in_progress", "customer", effects, body=body,
                              target_days=self.target_days(record.kind))
             await self._tell_staff(conn, record, "reopened", body)
@@ -145,9 +146,9 @@ class Requests:
             from .tables import requests
 
             if record.is_open:
-                raise cases.TransitionError("You can rate the handling once the request is resolved.")
+                raise cases.TransitionError(N_("You can rate the handling once the request is resolved."))
             if not 1 <= score <= 5:
-                raise cases.TransitionError("Choose a score from 1 to 5.")
+                raise cases.TransitionError(N_("Choose a score from 1 to 5."))
             await conn.execute(update(requests).where(requests.c.id == record.id).values(satisfaction=score))
             await cases.add_event(conn, record.id, "satisfaction", "customer", body=comment or "", now=self.desk.clock())
             record.satisfaction = score
@@ -189,7 +190,7 @@ class Requests:
             if note:
                 await cases.add_event(conn, record.id, "note", "staff", body=f"{actor}: {note}", internal=True, now=now)
             if reply or (changed and status in ("waiting_for_customer", "resolved", "closed")):
-                context = {**self._mail_context(record), "reply": reply or "",
+                context = {**self._mail_context(record, record.locale), "reply": reply or "",
                            "ask_satisfaction": status in ("resolved", "closed") and record.satisfaction is None}
                 await self.desk.mail(conn, "request_update", record.email, context)
 
@@ -288,13 +289,19 @@ class Requests:
         self.desk.fire(effects)
         return record
 
-    def _mail_context(self, record: RequestRecord) -> dict[str, Any]:
+    def _mail_context(self, record: RequestRecord, locale: str | None = None) -> dict[str, Any]:
+        """What the request mails show. Mail to the customer passes the request's ``locale``
+        (the language they wrote in); mail to staff is in English, like its templates."""
+        from ..i18n import SOURCE_LANGUAGE, translations
         from .cases import STATUS_LABELS
 
+        language = locale or SOURCE_LANGUAGE
+        _ = translations(language).gettext
         return {
             "request": record,
-            "status_label": STATUS_LABELS.get(record.status, record.status),
-            "topic_label": self.desk.settings.request_topics.get(record.topic, record.topic),
+            "locale": language,
+            "status_label": _(STATUS_LABELS.get(record.status, record.status)),
+            "topic_label": _(self.desk.settings.request_topics.get(record.topic, record.topic)),
             "status_link": self.status_link(record.reference, record.email),
             "target_days": self.target_days(record.kind),
         }

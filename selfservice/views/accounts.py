@@ -1,10 +1,12 @@
-"""The Account page family: the menu, the portal's own sign-in and sign-out, and the routes
-of every account action (each action's views live in its own ``selfservice.accounts`` module).
+"""The Account page family: the menu, the portal's own sign-in and sign-out, the routes of
+every account action (each action's views live in its own ``selfservice.accounts`` module),
+and the actions offered for a search (``/search``, ``/api/search``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -12,25 +14,27 @@ from starlette.routing import BaseRoute, Route
 
 from ..accounts.actions import AccountAction, mount_actions, visible_actions
 from ..accounts.backend import Account
-from ..accounts.pages import client_ip, page, read, redirect, throttled
+from ..accounts.discover import depends_on_sign_in, match_actions, needs_sign_in
+from ..accounts.pages import client_ip, page, read, redirect, throttled, wait_message
 from ..accounts.runtime import accounts_of
 from ..accounts.sessions import clear_session, start_session
 from ..forms import Field, validate
-from .rendering import root_path
+from ..i18n import N_, request_locale
+from .rendering import absolute_root, root_path
 
-__all__ = ["account_routes", "home", "sign_in", "sign_out"]
+__all__ = ["ActionLink", "account_routes", "action_json", "action_links", "home", "sign_in", "sign_out"]
 
 SIGN_IN = "account.sign_in"
 SIGN_OUT = "account.sign_out"
-FIELDS = [Field("login", "Username or email address", max_length=254), Field("password", "Password", max_length=1024)]
-WRONG = "That username or email address and password don't match. Check them and try again."
+FIELDS = [Field("login", N_("Username or email address"), max_length=254), Field("password", N_("Password"), max_length=1024)]
+WRONG = N_("That username or email address and password don't match. Check them and try again.")
 
 
 async def home(request: Request) -> Response:
     accounts = accounts_of(request)
     account = await accounts.current_account(request)
     actions = visible_actions(accounts.actions, signed_in=account is not None)
-    return page(request, "account_home.html", "Your account", purpose=SIGN_OUT, actions=actions,
+    return page(request, "account_home.html", N_("Your account"), purpose=SIGN_OUT, actions=actions,
                 signed_in=account is not None, own_sign_in=accounts.backend.login_url is None,
                 login_url=accounts.backend.login_url)
 
@@ -47,7 +51,7 @@ async def sign_in(request: Request) -> Response:
     accounts = accounts_of(request)
     if accounts.backend.login_url is not None:
         return RedirectResponse(accounts.backend.login_url, status_code=303)
-    title = "Sign in"
+    title = N_("Sign in")
     nxt = _safe_next(request, request.query_params.get("next"))
     if request.method != "POST":
         return page(request, "account_sign_in.html", title, purpose=SIGN_IN, next=nxt or "")
@@ -56,8 +60,8 @@ async def sign_in(request: Request) -> Response:
     kept = posted.kept("password")
     if not posted.csrf_ok:
         return page(request, "account_sign_in.html", title, purpose=SIGN_IN, next=nxt or "", status=403, values=kept,
-                    errors={"form": "This form had expired. We have refreshed it: please sign in again."})
-    result = validate(posted.fields, FIELDS)
+                    errors={"form": N_("This form had expired. We have refreshed it: please sign in again.")})
+    result = validate(posted.fields, FIELDS, request_locale(request))
     if not result.ok:
         return page(request, "account_sign_in.html", title, purpose=SIGN_IN, next=nxt or "", status=422,
                     values={"login": result.raw.get("login", "")}, errors=result.errors)
@@ -67,7 +71,7 @@ async def sign_in(request: Request) -> Response:
         await accounts.audit(request, "sign_in", "rate_limited")
         return page(request, "account_sign_in.html", title, purpose=SIGN_IN, next=nxt or "", status=429,
                     values={"login": login},
-                    errors={"form": f"Too many attempts. Please wait {wait} seconds, or reset your password."})
+                    errors={"form": wait_message(request, wait, reset=True)})
     backend = accounts.backend
     account = await (backend.get_by_email(login) if "@" in login else backend.get_by_username(login))
     # Check a password even for an unknown login, so the time taken doesn't tell them apart.
@@ -94,6 +98,39 @@ async def sign_out(request: Request) -> Response:
         clear_session(request, response)
         await accounts.audit(request, "sign_out", "ok", account=account)
     return response
+
+
+@dataclass(frozen=True, slots=True)
+class ActionLink:
+    """An account action offered for a search: ``sign_in`` when its page will ask for it."""
+
+    slug: str
+    title: str
+    summary: str
+    url: str
+    sign_in: bool
+
+
+async def action_links(request: Request, query: str, *, absolute: bool = False) -> list[ActionLink]:
+    """The account actions ``query`` asks for (see ``accounts/discover.py``); none when the
+    portal has no account pages. The backend is asked who is signed in only when a matched
+    action depends on it, so most searches cost no more than a few set lookups."""
+    accounts = getattr(request.scope.get("app"), "accounts", None)
+    if accounts is None or not query.strip():
+        return []
+    found = match_actions(query, accounts.actions)
+    signed_in: bool | None = None
+    if depends_on_sign_in(found):
+        signed_in = await accounts.current_account(request) is not None
+        found = match_actions(query, accounts.actions, signed_in=signed_in)
+    root = absolute_root(request) if absolute else root_path(request)
+    app = request.scope["app"]
+    return [ActionLink(a.slug, a.title, a.summary, root + str(app.url_path_for(a.menu_route)), needs_sign_in(a, signed_in))
+            for a in found]
+
+
+def action_json(links: Sequence[ActionLink]) -> list[dict[str, object]]:
+    return [asdict(link) for link in links]
 
 
 def account_routes(actions: Sequence[AccountAction]) -> list[BaseRoute]:

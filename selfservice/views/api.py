@@ -18,16 +18,20 @@ from ..caching import prepare, respond
 from ..content import Article
 from ..state import portal_state
 from .rendering import absolute_root, fix_links
+from .accounts import action_json, action_links
 from .search import answer_view, parse_filters, parse_int, record_search
 
-__all__ = ["OPENAPI", "answer", "article", "articles", "openapi", "search"]
+__all__ = ["OPENAPI", "actions", "answer", "article", "articles", "json_response", "openapi", "search"]
 
 
-def _json(request: Request, data: Any, *, max_age: int = 0) -> Response:
+def json_response(request: Request, data: Any, *, max_age: int = 0) -> Response:
     import json
 
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return respond(request, prepare(body, "application/json"), max_age=max_age)
+
+
+_json = json_response
 
 
 def _summary(a: Article, root: str) -> dict[str, Any]:
@@ -67,7 +71,8 @@ async def search(request: Request) -> Response:
     with_facets = _flag(request, "facets")
     root = absolute_root(request)
     if not q.strip():
-        empty: dict[str, Any] = {"query": q, "total": 0, "results": [], "message": None, "suggestion": None}
+        empty: dict[str, Any] = {"query": q, "total": 0, "results": [], "message": None, "suggestion": None,
+                                 "actions": []}
         return _json(request, {**empty, "facets": {"category": [], "tag": [], "manual": []}} if with_facets else empty)
     res = await run_in_threadpool(state.index.search, q, limit=limit, offset=offset, facets=with_facets, **filters)
     key = record_search(request, q, res.total) if offset == 0 else None
@@ -91,6 +96,7 @@ async def search(request: Request) -> Response:
         "results": [hit(rank, h) for rank, h in enumerate(res.hits, start=offset + 1)],
         "message": res.message,
         "suggestion": res.suggestion,
+        "actions": action_json(await action_links(request, q, absolute=True)) if offset == 0 else [],
     }
     if with_facets and res.facets is not None:
         data["facets"] = {name: [{"value": fc.value, "count": fc.count} for fc in getattr(res.facets, name)]
@@ -109,6 +115,22 @@ async def answer(request: Request) -> Response:
     body = None if shown is None else {"slug": shown.slug, "title": shown.title, "heading": shown.heading,
                                        "url": shown.url, "text": shown.text}
     return _json(request, {"query": q, "answer": body})
+
+
+async def actions(request: Request) -> Response:
+    """``GET /api/actions``: every account action with its keywords, for the widget and hosts.
+
+    The same answer for every visitor (cacheable, no cookies read): ``audience`` says who can
+    use each one. Empty when the portal has no account pages."""
+    accounts = getattr(request.scope.get("app"), "accounts", None)
+    root = absolute_root(request)
+    app = request.scope["app"]
+    items = [] if accounts is None else [
+        {"slug": a.slug, "title": a.title, "summary": a.summary, "url": root + str(app.url_path_for(a.menu_route)),
+         "audience": a.audience, "keywords": list(a.keywords)}
+        for a in sorted(accounts.actions, key=lambda a: a.order)
+    ]
+    return _json(request, {"actions": items}, max_age=300)
 
 
 async def articles(request: Request) -> Response:
@@ -155,7 +177,7 @@ OPENAPI: dict[str, Any] = {
     "info": {
         "title": "selfservice help centre API",
         "version": "1",
-        "description": "Search and read the help centre's articles.",
+        "description": "Search and read the help centre's articles; find account actions.",
     },
     "paths": {
         "/api/search": {
@@ -199,6 +221,64 @@ OPENAPI: dict[str, Any] = {
                         }}},
                     },
                     **_ERR_RESPONSES,
+                },
+            }
+        },
+        "/api/actions": {
+            "get": {
+                "operationId": "listActions",
+                "summary": "Account actions (reset a password, track an order, …) with the phrases that find them",
+                "responses": {
+                    "200": {
+                        "description": "Every action, in Account menu order (empty without account pages)",
+                        "content": {"application/json": {"schema": {
+                            "type": "object",
+                            "required": ["actions"],
+                            "properties": {"actions": {"type": "array", "items": {
+                                "type": "object",
+                                "required": ["slug", "title", "summary", "url", "audience", "keywords"],
+                                "properties": {
+                                    "slug": {"type": "string"},
+                                    "title": {"type": "string"},
+                                    "summary": {"type": "string"},
+                                    "url": {"type": "string"},
+                                    "audience": {"type": "string", "enum": ["everyone", "signed_in", "signed_out"]},
+                                    "keywords": {"type": "array", "items": {"type": "string"}},
+                                },
+                            }}},
+                        }}},
+                    }
+                },
+            }
+        },
+        "/api/contact": {
+            "get": {
+                "operationId": "contactInfo",
+                "summary": "For a contact form: the topics, whether anyone is there now, and the related pages",
+                "responses": {
+                    "200": {
+                        "description": "Topics and opening status (open_now is null when no business hours are set)",
+                        "content": {"application/json": {"schema": {
+                            "type": "object",
+                            "required": ["topics", "open_now", "hours_url", "contact_url", "status_url"],
+                            "properties": {
+                                "topics": {"type": "array", "items": {
+                                    "type": "object", "required": ["value", "label"],
+                                    "properties": {"value": {"type": "string"}, "label": {"type": "string"}}}},
+                                "open_now": {"oneOf": [{"type": "null"}, {
+                                    "type": "object", "required": ["open", "headline", "detail", "closure"],
+                                    "properties": {
+                                        "open": {"type": "boolean", "description": "Any channel open now"},
+                                        "headline": {"type": "string", "examples": ["Open now", "Closed now"]},
+                                        "detail": {"type": "string", "examples": ["Phone until 17:30"]},
+                                        "closure": {"type": ["string", "null"], "description": "Today's closure, e.g. a holiday"},
+                                    }}]},
+                                "hours_url": {"type": ["string", "null"]},
+                                "contact_url": {"type": "string"},
+                                "status_url": {"type": "string", "description": "Look up a request by its reference"},
+                            },
+                        }}},
+                    }
                 },
             }
         },
@@ -268,6 +348,17 @@ OPENAPI: dict[str, Any] = {
                 "items": {"type": "object", "required": ["value", "count"],
                           "properties": {"value": {"type": "string"}, "count": {"type": "integer", "minimum": 0}}},
             },
+            "ActionLink": {
+                "type": "object",
+                "required": ["slug", "title", "summary", "url", "sign_in"],
+                "properties": {
+                    "slug": {"type": "string"},
+                    "title": {"type": "string"},
+                    "summary": {"type": "string"},
+                    "url": {"type": "string", "description": "The action's page in the portal"},
+                    "sign_in": {"type": "boolean", "description": "The page will ask this visitor to sign in first"},
+                },
+            },
             "Answer": {
                 "type": "object",
                 "required": ["slug", "title", "heading", "url", "text"],
@@ -288,6 +379,9 @@ OPENAPI: dict[str, Any] = {
                     "results": {"type": "array", "items": {"$ref": "#/components/schemas/SearchHit"}},
                     "message": {"type": ["string", "null"]},
                     "suggestion": {"type": ["string", "null"]},
+                    "actions": {"type": "array", "items": {"$ref": "#/components/schemas/ActionLink"},
+                                "description": "Account actions the query asks for (\"forgot my password\" → "
+                                               "password reset), best first; empty after the first page"},
                     "facets": {
                         "type": "object",
                         "description": "With facets=true: counts over all matches",
@@ -400,7 +494,9 @@ OPENAPI["paths"].update({
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["score"],
                 "properties": {"score": {"type": "integer", "minimum": 0, "maximum": 10},
-                               "comment": {"type": "string", "maxLength": 2000}, "token": {"type": "string"}}}}}},
+                               "comment": {"type": "string", "maxLength": 2000}, "token": {"type": "string"},
+                               "context": {"type": ["string", "null"], "maxLength": 200,
+                                           "description": "Where it was asked (the widget's data-context)"}}}}}},
             "responses": {
                 "201": {"description": "Stored", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SurveyAnswer"}}}},
                 "200": {"description": "A repeat: the first answer stands", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SurveyAnswer"}}}},

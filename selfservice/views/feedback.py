@@ -33,6 +33,7 @@ from ..forms import (
     json_type_errors,
     FormResult,
     check_csrf,
+    clean_text,
     form_tokens,
     idempotency_key,
     is_bot,
@@ -42,6 +43,7 @@ from ..forms import (
     set_csrf_cookie,
     validate,
 )
+from ..i18n import N_, remember_choice, request_locale, translations, translator
 from ..ratelimit import Limited, client_ip
 from ..state import portal_state
 from .rendering import PageMeta, render, root_path, url_builder
@@ -56,12 +58,13 @@ log = logging.getLogger("selfservice")
 VISITOR_COOKIE = "ss_visitor"
 VISITOR_MAX_AGE = 365 * 86400
 REASONS = {
-    "yes": {"clear": "It was easy to follow", "solved": "It solved my problem", "quick": "I found the answer quickly",
-            "other": "Something else"},
-    "no": {"unclear": "It was hard to understand", "wrong": "Something is wrong or out of date",
-           "missing": "It did not answer my question", "other": "Something else"},
+    "yes": {"clear": N_("It was easy to follow"), "solved": N_("It solved my problem"),
+            "quick": N_("I found the answer quickly"), "other": N_("Something else")},
+    "no": {"unclear": N_("It was hard to understand"), "wrong": N_("Something is wrong or out of date"),
+           "missing": N_("It did not answer my question"), "other": N_("Something else")},
 }
-"""The reasons offered after a vote, by answer; keys are what is stored."""
+"""The reasons offered after a vote, by answer; keys are what is stored, labels are English
+(templates show them translated)."""
 
 
 @dataclass(frozen=True)
@@ -76,10 +79,10 @@ class SurveySpec:
 
 
 SURVEYS = {
-    "csat": SurveySpec(1, 5, "How satisfied are you?", "Overall, how satisfied are you with the help you received?",
-                       "Very dissatisfied", "Very satisfied", "What could we do better?"),
-    "nps": SurveySpec(0, 10, "Would you recommend us?", "How likely are you to recommend us to a friend or colleague?",
-                      "Not at all likely", "Extremely likely", "What is the main reason for your score?"),
+    "csat": SurveySpec(1, 5, N_("How satisfied are you?"), N_("Overall, how satisfied are you with the help you received?"),
+                       N_("Very dissatisfied"), N_("Very satisfied"), N_("What could we do better?")),
+    "nps": SurveySpec(0, 10, N_("Would you recommend us?"), N_("How likely are you to recommend us to a friend or colleague?"),
+                      N_("Not at all likely"), N_("Extremely likely"), N_("What is the main reason for your score?")),
 }
 COMMENT_MAX = 2000
 
@@ -113,6 +116,9 @@ def page(request: Request, template: str, *, title: str, status: int = 200, head
     """A per-visitor HTML page: never cached, CSRF cookie attached when a form needed one."""
     prepared = render(request, template, page=PageMeta(title, noindex=True), status=status, **context)
     response = Response(prepared.body, status_code=status, media_type=prepared.media_type, headers=headers)
+    for name, value in prepared.headers:  # Content-Language, and Vary when the portal has languages
+        response.headers.setdefault(name, value)
+    remember_choice(request, response)
     response.headers["cache-control"] = "no-store"
     set_csrf_cookie(request, response)
     return response
@@ -189,8 +195,8 @@ def set_visitor_cookie(request: Request, response: Response, value: str) -> None
 
 def _details_fields(answer: str) -> list[Field]:
     return [
-        Field("reason", "Reason", kind="choice", required=False, choices=tuple(REASONS.get(answer, REASONS["no"]))),
-        Field("comment", "Comment", kind="textarea", required=False, max_length=COMMENT_MAX),
+        Field("reason", N_("Reason"), kind="choice", required=False, choices=tuple(REASONS.get(answer, REASONS["no"]))),
+        Field("comment", N_("Comment"), kind="textarea", required=False, max_length=COMMENT_MAX),
     ]
 
 
@@ -201,18 +207,18 @@ async def vote(request: Request) -> Response:
     """``POST /feedback/vote``: the yes/no buttons, without JavaScript."""
     desk = desk_of(request)
     if not same_origin(request, own_origins(request)):
-        raise HTTPException(403, "Your vote could not be accepted from this page. Please vote on the article itself.")
+        raise HTTPException(403, N_("Your vote could not be accepted from this page. Please vote on the article itself."))
     form = await form_or_400(request)
     ref = page_ref(request, form.get("page"))
     if ref is None:
-        raise HTTPException(404, "We could not find the page you voted on. It may have moved.")
+        raise HTTPException(404, N_("We could not find the page you voted on. It may have moved."))
     answer = form.get("helpful", "").strip().lower()
     if answer not in REASONS:
-        raise HTTPException(422, "Please choose Yes or No.")
+        raise HTTPException(422, N_("Please choose Yes or No."))
     limited = desk.limits.hit("feedback", client_ip(request))
     if limited:
-        raise HTTPException(429, limited.message, headers=limited_headers(limited))
-    vid, _ = visitor(request, desk)
+        raise HTTPException(429, limited.text(request_locale(request)), headers=limited_headers(limited))
+    vid, _new = visitor(request, desk)
     cookie = None
     if vid is None:
         vid, cookie = new_visitor(desk)
@@ -228,20 +234,23 @@ async def thanks(request: Request) -> Response:
     desk = desk_of(request)
     ref = page_ref(request, request.query_params.get("page"))
     if ref is None:
-        raise HTTPException(404, "We could not find that page. It may have moved.")
+        raise HTTPException(404, N_("We could not find that page. It may have moved."))
     return await _thanks_page(request, desk, ref, sent=request.query_params.get("sent") == "1")
 
 
 async def _thanks_page(request: Request, desk: Desk, ref: PageRef, *, status: int = 200, sent: bool = False,
                        result: FormResult | None = None, notice: str | None = None) -> Response:
-    vid, _ = visitor(request, desk)
+    vid, _new = visitor(request, desk)
     current = await desk.feedback.my_vote(ref.kind, ref.slug, vid) if vid else None
     values: dict[str, Any] = dict(result.raw) if result else {}
+    tr = translator(request).gettext
     if current is not None and result is None:
         values = {"reason": current.reason or "", "comment": current.comment or ""}
     return page(
-        request, "thanks.html", title="Thank you for your feedback", status=status, thanks_kind="vote", target=ref,
-        vote=current, reasons=REASONS, form=form_tokens(request, desk.settings.secret_keys, "vote-details"),
+        request, "thanks.html", title=translator(request).gettext("Thank you for your feedback"), status=status,
+        thanks_kind="vote", target=ref,
+        vote=current, reasons={answer: {key: tr(label) for key, label in labels.items()} for answer, labels in REASONS.items()},
+        form=form_tokens(request, desk.settings.secret_keys, "vote-details"),
         values=values, errors=result.errors if result else {}, notice=notice, sent=sent,
     )
 
@@ -252,25 +261,27 @@ async def details(request: Request) -> Response:
     form = await form_or_400(request)
     ref = page_ref(request, form.get("page"))
     if ref is None:
-        raise HTTPException(404, "We could not find the page you voted on. It may have moved.")
+        raise HTTPException(404, N_("We could not find the page you voted on. It may have moved."))
     if is_bot(form):
         log.info("feedback details: honeypot filled, dropped")
         return RedirectResponse(url_builder(request)("feedback_thanks", _query={"page": ref.key, "sent": "1"}), 303)
-    vid, _ = visitor(request, desk)
+    vid, _new = visitor(request, desk)
     current = await desk.feedback.my_vote(ref.kind, ref.slug, vid) if vid else None
     answer = "yes" if current is not None and current.helpful else "no"
-    result = validate(form, _details_fields(answer))
+    locale = request_locale(request)
+    _ = translations(locale).gettext
+    result = validate(form, _details_fields(answer), locale)
     if not check_csrf(request, form, desk.settings.secret_keys, "vote-details"):
         return await _thanks_page(request, desk, ref, status=403, result=FormResult({}, {}, result.raw),
-                                  notice="This form had expired. Please check your comment and send it again.")
+                                  notice=_("This form had expired. Please check your comment and send it again."))
     if current is None or vid is None:
         return await _thanks_page(request, desk, ref, status=422, result=result,
-                                  notice="Please answer Yes or No first.")
+                                  notice=_("Please answer Yes or No first."))
     if not result.ok:
         return await _thanks_page(request, desk, ref, status=422, result=result)
     limited = desk.limits.hit("feedback", client_ip(request))
     if limited:
-        return await _thanks_page(request, desk, ref, status=429, result=result, notice=limited.message)
+        return await _thanks_page(request, desk, ref, status=429, result=result, notice=limited.text(locale))
     await desk.feedback.vote_details(ref.kind, ref.slug, vid, result.values.get("reason"), result.values.get("comment"))
     return RedirectResponse(url_builder(request)("feedback_thanks", _query={"page": ref.key, "sent": "1"}), 303)
 
@@ -302,7 +313,7 @@ async def api_vote(request: Request) -> Response:
     limited = desk.limits.hit("feedback", client_ip(request))
     if limited:
         return json_error(429, limited.message, headers=limited_headers(limited))
-    vid, _ = visitor(request, desk)
+    vid, _new = visitor(request, desk)
     cookie = None
     if vid is None:
         vid, cookie = new_visitor(desk)
@@ -324,15 +335,15 @@ async def api_vote(request: Request) -> Response:
 def _survey_fields(kind: str) -> list[Field]:
     spec = SURVEYS[kind]
     return [
-        Field("score", "Score", kind="int", minimum=spec.low, maximum=spec.high),
-        Field("comment", "Comment", kind="textarea", required=False, max_length=COMMENT_MAX),
+        Field("score", N_("Score"), kind="int", minimum=spec.low, maximum=spec.high),
+        Field("comment", N_("Comment"), kind="textarea", required=False, max_length=COMMENT_MAX),
     ]
 
 
 def _survey_kind(request: Request) -> str:
     kind = request.path_params["kind"]
     if kind not in SURVEYS:
-        raise HTTPException(404, "There is no such survey.")
+        raise HTTPException(404, N_("There is no such survey."))
     return str(kind)
 
 
@@ -354,17 +365,19 @@ async def survey(request: Request) -> Response:
     if is_bot(form):
         log.info("survey: honeypot filled, dropped")
         return RedirectResponse(url_builder(request)("survey_thanks", kind=kind), 303)
-    result = validate(form, _survey_fields(kind))
+    locale = request_locale(request)
+    _ = translations(locale).gettext
+    result = validate(form, _survey_fields(kind), locale)
     if not check_csrf(request, form, desk.settings.secret_keys, f"survey-{kind}"):
         return _survey_page(request, desk, kind, token=token, status=403, result=FormResult({}, {}, result.raw),
-                            notice="This form had expired. Please check your answer and send it again.",
+                            notice=_("This form had expired. Please check your answer and send it again."),
                             idempotency=form.get("idempotency_key"))
     if not result.ok:
         return _survey_page(request, desk, kind, token=token, status=422, result=result,
                             idempotency=form.get("idempotency_key"))
     limited = desk.limits.hit("feedback", client_ip(request))
     if limited:
-        return _survey_page(request, desk, kind, token=token, status=429, result=result, notice=limited.message,
+        return _survey_page(request, desk, kind, token=token, status=429, result=result, notice=limited.text(locale),
                             headers=limited_headers(limited), idempotency=form.get("idempotency_key"))
     key = f"survey-link:{data['n']}" if data else idempotency_key(request, form)
     context = dict(data["c"]) if data else {"source": "portal"}
@@ -377,7 +390,7 @@ def _survey_page(request: Request, desk: Desk, kind: str, *, token: str | None =
                  headers: dict[str, str] | None = None, idempotency: str | None = None) -> Response:
     spec = SURVEYS[kind]
     return page(
-        request, "survey.html", title=spec.title, status=status, headers=headers, kind=kind, spec=spec,
+        request, "survey.html", title=translator(request).gettext(spec.title), status=status, headers=headers, kind=kind, spec=spec,
         scores=list(range(spec.low, spec.high + 1)),
         token=token, expired=expired, values=dict(result.raw) if result else {}, errors=result.errors if result else {},
         notice=notice, form=form_tokens(request, desk.settings.secret_keys, f"survey-{kind}", idempotency=idempotency),
@@ -386,11 +399,14 @@ def _survey_page(request: Request, desk: Desk, kind: str, *, token: str | None =
 
 async def survey_thanks(request: Request) -> Response:
     _survey_kind(request)
-    return page(request, "thanks.html", title="Thank you", thanks_kind="survey")
+    return page(request, "thanks.html", title=translator(request).gettext("Thank you"), thanks_kind="survey")
 
 
 async def api_survey(request: Request) -> Response:
-    """``POST /api/surveys/{kind}`` ``{"score", "comment"?, "token"?}`` (+ ``Idempotency-Key``)."""
+    """``POST /api/surveys/{kind}`` ``{"score", "comment"?, "token"?, "context"?}`` (+ ``Idempotency-Key``).
+
+    ``context`` (the widget's ``data-context``, e.g. ``checkout``) is kept with the answer
+    as ``{"source": "api", "context": …}``; a survey link's token brings its own context."""
     desk = desk_of(request)
     kind = _survey_kind(request)
     refused = json_guard(request)
@@ -409,13 +425,17 @@ async def api_survey(request: Request) -> Response:
         return json_error(410, "This survey link has expired or is not valid.")
     result = validate(form, _survey_fields(kind))
     result.errors.update(json_type_errors(request, {"score": int, "comment": str, "token": str}))
+    given = (getattr(request.state, "json_body", None) or {}).get("context")  # the widget's data-context
+    if given is not None and not (isinstance(given, str) and len(given) <= 200):
+        result.errors["context"] = "context must be a string of at most 200 characters"
+    given = clean_text(given) if isinstance(given, str) else None
     if not result.ok:
         return json_error(422, "Please check the answer.", result.errors)
     limited = desk.limits.hit("feedback", client_ip(request))
     if limited:
         return json_error(429, limited.message, headers=limited_headers(limited))
     key = f"survey-link:{data['n']}" if data else idempotency_key(request, form)
-    context = dict(data["c"]) if data else {"source": "api"}
+    context = dict(data["c"]) if data else {"source": "api", **({"context": given} if given else {})}
     survey_id, created = await desk.feedback.answer_survey(kind, result.values["score"], result.values.get("comment"),
                                                            context, key)
     response = JSONResponse({"ok": True, "id": survey_id, "created": created, "kind": kind},

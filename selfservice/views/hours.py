@@ -13,13 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_skeleton, format_time, get_day_names
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..caching import respond
 from ..hours import BusinessHours, ChannelStatus, OpenNow
+from ..i18n import N_, request_locale, translations
 from ..state import portal_state
 from .rendering import PageMeta, render, url_builder
 
@@ -31,19 +32,22 @@ def _locale(locale: str) -> str:
 
 
 def when(instant: datetime, now: datetime, hours: BusinessHours, locale: str = "en") -> str:
-    """"today at 9:00", "tomorrow at 9:00", "Monday at 9:00" or "5 January at 9:00"."""
+    """"today at 9:00", "tomorrow at 9:00", "Monday at 9:00" or "5 January at 9:00" (Babel's
+    day and month names and clock, in ``locale``'s language)."""
     zone = hours.zone
     local, today = instant.astimezone(zone), now.astimezone(zone).date()
     loc = _locale(locale)
+    _ = translations(loc).gettext
     clock = str(format_time(local, "short", locale=loc))
     days = (local.date() - today).days
     if days <= 0:
-        return f"today at {clock}"
+        return _("today at %(time)s") % {"time": clock}
     if days == 1:
-        return f"tomorrow at {clock}"
-    if days < 7:
-        return f"{format_date(local.date(), 'EEEE', locale=loc)} at {clock}"
-    return f"{format_date(local.date(), 'd MMMM', locale=loc)} at {clock}"
+        return _("tomorrow at %(time)s") % {"time": clock}
+    # Translators: %(day)s is a weekday ("Monday") or a day and month ("5 January").
+    day = (format_date(local.date(), "EEEE", locale=loc) if days < 7
+           else format_skeleton("MMMMd", local.date(), locale=loc))  # "5 January", "5. Januar", "January 5"
+    return _("%(day)s at %(time)s") % {"day": day, "time": clock}
 
 
 def until(instant: datetime, hours: BusinessHours, locale: str = "en") -> str:
@@ -62,23 +66,29 @@ class OpenNowView:
 
 def open_now_view(hours: BusinessHours, at: datetime, locale: str = "en") -> OpenNowView:
     now: OpenNow = hours.now(at)
+    _ = translations(_locale(locale)).gettext
     closure = now.closure.name if now.closure is not None and not now.any_open else ""
     if now.any_open:
-        parts = [f"{s.channel.label} until {until(s.until, hours, locale)}" for s in now.open_channels if s.until]
-        return OpenNowView(True, "Open now", "; ".join(parts), closure)
+        # Translators: e.g. "Phone until 17:00"; the parts are joined with "; ".
+        parts = [_("%(channel)s until %(time)s") % {"channel": s.channel.label, "time": until(s.until, hours, locale)}
+                 for s in now.open_channels if s.until]
+        return OpenNowView(True, _("Open now"), "; ".join(parts), closure)
     first: ChannelStatus | None = now.next_open
     if first is None or first.next_open is None:
-        return OpenNowView(False, "Closed", "", closure)
-    return OpenNowView(False, "Closed now", f"{first.channel.label} opens {when(first.next_open, at, hours, locale)}",
-                       closure)
+        return OpenNowView(False, _("Closed"), "", closure)
+    # Translators: e.g. "Phone opens tomorrow at 9:00".
+    detail = _("%(channel)s opens %(when)s") % {"channel": first.channel.label, "when": when(first.next_open, at, hours, locale)}
+    return OpenNowView(False, _("Closed now"), detail, closure)
 
 
-def _week_rows(hours: BusinessHours) -> list[tuple[str, list[str]]]:
-    names = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+def _week_rows(hours: BusinessHours, locale: str = "en") -> list[tuple[str, list[str]]]:
+    """One row per weekday, Monday first, named by Babel in ``locale``'s language."""
+    names = get_day_names("wide", "format", locale=_locale(locale))  # 0 = Monday
+    closed = translations(_locale(locale)).gettext("Closed")
     rows = []
-    for d, name in enumerate(names):
-        cells = [", ".join(str(iv) for iv in c.day(d)) or "Closed" for c in hours.channels]
-        rows.append((name, cells))
+    for d in range(7):
+        cells = [", ".join(str(iv) for iv in c.day(d)) or closed for c in hours.channels]
+        rows.append((str(names[d]), cells))
     return rows
 
 
@@ -88,24 +98,25 @@ async def hours_page(request: Request) -> Response:
     if hours is None:
         from starlette.exceptions import HTTPException
 
-        raise HTTPException(404, "This help centre has no opening hours set.")
+        raise HTTPException(404, N_("This help centre has no opening hours set."))
     clock: Callable[[], datetime] = request.scope["app"].clock
     at = clock()
-    locale = state.settings.locale
+    locale = request_locale(request)
+    _ = translations(locale).gettext
     statuses = hours.now(at).channels
     prepared = render(
         request,
         "hours.html",
-        page=PageMeta(f"Opening hours – {state.settings.site_name}",
-                      "When you can phone, chat or email us, and how quickly we answer."),
-        breadcrumbs=[("Home", url_builder(request)("home")), ("Opening hours", None)],
+        page=PageMeta(_("Opening hours – %(site)s") % {"site": state.settings.site_name},
+                      _("When you can phone, chat or email us, and how quickly we answer.")),
+        breadcrumbs=[(_("Home"), url_builder(request)("home")), (_("Opening hours"), None)],
         hours=hours,
         statuses=[
             (s, until(s.until, hours, locale) if s.open and s.until else "",
              when(s.next_open, at, hours, locale) if not s.open and s.next_open else "")
             for s in statuses
         ],
-        week=_week_rows(hours),
+        week=_week_rows(hours, locale),
         closures=hours.upcoming_closures(at, days=60),
         timezone=hours.timezone,
     )

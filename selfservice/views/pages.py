@@ -18,7 +18,7 @@ from ..caching import Prepared, respond
 from ..content import Article, Library
 from ..i18n import N_, language_name, request_locale, same_language, translator
 from ..state import portal_state
-from .rendering import PageMeta, render, render_cached, root_path, url_builder
+from .rendering import PageMeta, alternates, render, render_cached, root_path, url_builder
 from .seo import article_jsonld
 
 __all__ = ["article", "category", "home", "http_error", "server_error"]
@@ -141,7 +141,10 @@ async def article(request: Request) -> Response:
         return render(
             request,
             "article.html",
-            page=PageMeta(f"{art.title} – {state.settings.site_name}", art.summary or art.body_text[:155]),
+            page=PageMeta(f"{art.title} – {state.settings.site_name}", art.summary or art.body_text[:155],
+                          # hreflang only for the languages the article is written in
+                          alternates=alternates(state, request, [code for code in state.supported_locales
+                                                                 if same_language(lib.localized(original, code).locale, code)])),
             breadcrumbs=crumbs,
             article=art,
             category=cat,
@@ -170,7 +173,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
     if _is_api(request):  # the API's messages stay in one language for the programs reading them
         message = detail or _TITLES.get(status, _ERROR)
         return JSONResponse({"error": message, "status": status}, status_code=status, headers=exc.headers)
-    message = detail or _safe_gettext(request)(_TITLES.get(status, _ERROR))
+    # A detail marked with N_ where it is raised is in the catalog: shown in the page's language.
+    message = _safe_gettext(request)(detail or _TITLES.get(status, _ERROR))
     return _error_page(request, status, message, dict(exc.headers) if exc.headers else None)
 
 

@@ -1,14 +1,15 @@
 """Rendering a page: the context every template gets, link fixing and the page cache.
 
 Every page template receives ``request``, ``site``, ``url``, ``asset_url``, ``page``,
-``breadcrumbs``, ``locale`` and ``languages`` (see docs/theming.md). Content pages (home,
+``breadcrumbs``, ``locale`` and ``languages`` (see docs/theming.md); ``page.alternates`` are
+the ``hreflang`` links of indexable pages (docs/i18n.md). Content pages (home,
 category, article, manuals) are cached as ready bytes per mount prefix, content generation
 and locale, so templates for those pages must not show per-visitor data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -16,12 +17,12 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..caching import Prepared, prepare, respond
+from ..caching import Prepared, mark_shared, prepare, respond
 from ..content import ROOT_MARKER
-from ..i18n import QUERY, languages, page_headers, request_locale
+from ..i18n import QUERY, languages, page_headers, request_locale, tag
 from ..state import PortalState, portal_state
 
-__all__ = ["PageMeta", "SiteInfo", "absolute_root", "fix_links", "render", "render_cached", "root_path", "url_builder"]
+__all__ = ["Alternate", "PageMeta", "SiteInfo", "alternates", "absolute_root", "fix_links", "render", "render_cached", "root_path", "url_builder"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +33,20 @@ class SiteInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Alternate:
+    """One ``<link rel="alternate" hreflang=…>``: this page in another language (or ``x-default``)."""
+
+    hreflang: str
+    href: str
+
+
+@dataclass(frozen=True, slots=True)
 class PageMeta:
     title: str
     description: str = ""
     canonical: str | None = None
     noindex: bool = False
+    alternates: tuple[Alternate, ...] | None = None  # None: every language (see :func:`alternates`)
 
 
 def root_path(request: Request) -> str:
@@ -78,6 +88,21 @@ def _canonical(state: PortalState, request: Request, locale: str) -> str | None:
     return base.rstrip("/") + (route_path or "/") + lang
 
 
+def alternates(state: PortalState, request: Request, locales: Sequence[str] | None = None) -> tuple[Alternate, ...]:
+    """The page in each of ``locales`` (default: every supported one), plus ``x-default``
+    (the default language's address, else the first's), for search engines' ``hreflang``.
+
+    Absolute URLs under ``base_url``, so none without one; none for fewer than two languages.
+    """
+    codes = list(state.supported_locales if locales is None else locales)
+    if not state.settings.base_url or len(codes) < 2:
+        return ()
+    links = [Alternate(tag(code), _canonical(state, request, code) or "") for code in codes]
+    default = state.supported_locales[0] if state.supported_locales[0] in codes else codes[0]
+    links.append(Alternate("x-default", _canonical(state, request, default) or ""))
+    return tuple(links)
+
+
 def render(
     request: Request,
     template: str,
@@ -98,7 +123,11 @@ def render(
     locale = request_locale(request)
     supported = state.supported_locales
     if page.canonical is None and status == 200:
-        page = PageMeta(page.title, page.description, _canonical(state, request, locale), page.noindex)
+        page = PageMeta(page.title, page.description, _canonical(state, request, locale), page.noindex, page.alternates)
+    if status != 200 or page.noindex:  # hreflang: indexable pages only
+        page = PageMeta(page.title, page.description, page.canonical, page.noindex, ())
+    elif page.alternates is None:
+        page = PageMeta(page.title, page.description, page.canonical, page.noindex, alternates(state, request))
     html = state.env.get_template(template).render(
         request=request,
         site=SiteInfo(state.settings.site_name, state.settings.locale, state.settings.base_url),
@@ -121,4 +150,5 @@ def render_cached(request: Request, key: tuple[object, ...], build: Callable[[],
     state = portal_state(request)
     full_key = (state.generation, root_path(request), request_locale(request), *key)
     prepared = state.cache.get_or_render(full_key, build)
+    mark_shared(request.scope)
     return respond(request, prepared, max_age=state.settings.html_max_age)

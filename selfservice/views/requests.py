@@ -42,6 +42,7 @@ from ..forms import (
     read_form,
     validate,
 )
+from ..i18n import N_, request_locale, translations, translator
 from ..ratelimit import client_ip
 from ..references import parse as parse_reference
 from ..state import portal_state
@@ -59,27 +60,28 @@ log = logging.getLogger("selfservice")
 ACCESS_COOKIE = "ss_requests"
 ACCESS_HOURS = 8
 MESSAGE_MAX = 5000
-KIND_TITLES = {"contact": "Contact us", "complaint": "Make a complaint"}
+KIND_TITLES = {"contact": N_("Contact us"), "complaint": N_("Make a complaint")}
 
 
 def request_fields(desk: Desk, kind: str) -> list[Field]:
     topics = tuple(desk.settings.request_topics)
     fields = [
-        Field("topic", "Topic", kind="choice", choices=topics),
-        Field("subject", "Subject", max_length=200, min_length=3),
-        Field("message", "Your message", kind="textarea", max_length=MESSAGE_MAX, min_length=10),
-        Field("email", "Email address", kind="email", max_length=254),
-        Field("order_ref", "Order or account number", required=False, max_length=64),
+        Field("topic", N_("Topic"), kind="choice", choices=topics),
+        Field("subject", N_("Subject"), max_length=200, min_length=3),
+        Field("message", N_("Your message"), kind="textarea", max_length=MESSAGE_MAX, min_length=10),
+        Field("email", N_("Email address"), kind="email", max_length=254),
+        Field("order_ref", N_("Order or account number"), required=False, max_length=64),
     ]
     if kind == "complaint":
-        fields.insert(3, Field("outcome", "What would you like us to do", kind="textarea", required=False, max_length=1000))
+        fields.insert(3, Field("outcome", N_("What would you like us to do"), kind="textarea", required=False, max_length=1000))
     return fields
 
 
-def _clean_order_ref(result: FormResult) -> None:
+def _clean_order_ref(result: FormResult, locale: str = "en") -> None:
     ref = result.values.get("order_ref")
     if ref and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ._/#:-]{0,63}", ref):
-        result.errors["order_ref"] = "Order or account number: use only letters, digits, spaces and . _ / # : -"
+        _ = translations(locale).gettext
+        result.errors["order_ref"] = _("Order or account number: use only letters, digits, spaces and . _ / # : -")
         result.values.pop("order_ref", None)
 
 
@@ -90,9 +92,10 @@ def _form_page(request: Request, desk: Desk, kind: str, *, status: int = 200, re
                notice: str | None = None, suggestions: list[dict[str, Any]] | None = None,
                headers: dict[str, str] | None = None, idempotency: str | None = None) -> Response:
     url = url_builder(request)
+    _ = translator(request).gettext
     return page(
-        request, f"{kind}.html", title=KIND_TITLES[kind], status=status, headers=headers, kind=kind,
-        topics=list(desk.settings.request_topics.items()), values=dict(result.raw) if result else {},
+        request, f"{kind}.html", title=_(KIND_TITLES[kind]), status=status, headers=headers, kind=kind,
+        topics=[(key, _(label)) for key, label in desk.settings.request_topics.items()], values=dict(result.raw) if result else {},
         errors=result.errors if result else {}, notice=notice, suggestions=suggestions,
         form=form_tokens(request, desk.settings.secret_keys, kind, idempotency=idempotency),
         suggest_api=url("api_suggest", _query={"form": kind}),
@@ -115,26 +118,29 @@ async def _request_form(request: Request, kind: str) -> Response:
         return _form_page(request, desk, kind, result=FormResult({}, {}, {k: v for k, v in prefill.items() if v}))
     form = await form_or_400(request)
     key = form.get("idempotency_key")
-    result = validate(form, request_fields(desk, kind))
-    _clean_order_ref(result)
+    locale = request_locale(request)
+    _ = translations(locale).gettext
+    result = validate(form, request_fields(desk, kind), locale)
+    _clean_order_ref(result, locale)
     if is_bot(form):
         log.info("%s form: honeypot filled, dropped", kind)
         return RedirectResponse(url_builder(request)("request_received"), status_code=303)
     if not check_csrf(request, form, desk.settings.secret_keys, kind):
         return _form_page(request, desk, kind, status=403, result=FormResult({}, {}, result.raw), idempotency=key,
-                          notice="This form had expired, so nothing was sent yet. Please check your details and send it again.")
+                          notice=_("This form had expired, so nothing was sent yet. Please check your details and send it again."))
     if form.get("action") == "suggest":
         suggestions = await _suggest(request, desk, kind, result.raw.get("subject", ""))
-        notice = None if suggestions else "We found no articles for that subject. Please send us your message."
+        notice = None if suggestions else _("We found no articles for that subject. Please send us your message.")
         return _form_page(request, desk, kind, result=FormResult({}, {}, result.raw), suggestions=suggestions,
                           notice=notice, idempotency=key)
     if not result.ok:
         return _form_page(request, desk, kind, status=422, result=result, idempotency=key)
     limited = desk.limits.hit("requests", client_ip(request)) or desk.limits.hit("email", result.values["email"])
     if limited:
-        return _form_page(request, desk, kind, status=429, result=result, notice=limited.message,
+        return _form_page(request, desk, kind, status=429, result=result, notice=limited.text(locale),
                           headers=limited_headers(limited), idempotency=key)
-    created = await desk.requests.create(kind, **_create_args(result), locale=portal_state(request).settings.locale,
+    # The request keeps the visitor's language: the emails about it are written in it.
+    created = await desk.requests.create(kind, **_create_args(result), locale=locale,
                                          idempotency_key=idempotency_key(request, form),
                                          session_hash=desk.hash(f"ip:{client_ip(request)}"))
     response = RedirectResponse(
@@ -158,7 +164,8 @@ async def received(request: Request) -> Response:
     desk = desk_of(request)
     reference = desk.signer("received").try_loads(request.query_params.get("t"), max_age=24 * 3600)
     record = await desk.requests.get(reference, internal=False) if isinstance(reference, str) else None
-    return page(request, "thanks.html", title="We have received your message", thanks_kind="request", record=record,
+    _ = translator(request).gettext
+    return page(request, "thanks.html", title=_("We have received your message"), thanks_kind="request", record=record,
                 status_href=url_builder(request)("request_status", reference=record.reference) if record else None)
 
 
@@ -231,7 +238,7 @@ async def suggested(request: Request) -> Response:
     slug = request.query_params.get("to", "")
     doc = state.library.document(slug) if len(slug) <= 300 else None
     if doc is None:
-        raise HTTPException(404, "That article is no longer here. Try searching for it.")
+        raise HTTPException(404, N_("That article is no longer here. Try searching for it."))
     event = request.path_params["event"]
     if 0 < event < 2**62 and not desk.limits.hit("feedback", client_ip(request)):
         await desk.feedback.suggestion_clicked(event, slug)
@@ -257,12 +264,12 @@ def _grant(request: Request, response: Response, desk: Desk, reference: str, ema
 
 
 def _lookup_fields() -> list[Field]:
-    return [Field("reference", "Reference", max_length=40), Field("email", "Email address", kind="email", max_length=254)]
+    return [Field("reference", N_("Reference"), max_length=40), Field("email", N_("Email address"), kind="email", max_length=254)]
 
 
 def _lookup_page(request: Request, desk: Desk, *, status: int = 200, result: FormResult | None = None,
                  notice: str | None = None, headers: dict[str, str] | None = None) -> Response:
-    return page(request, "request_status.html", title="Check your request", status=status, headers=headers,
+    return page(request, "request_status.html", title=translator(request).gettext("Check your request"), status=status, headers=headers,
                 mode="lookup", values=dict(result.raw) if result else {}, errors=result.errors if result else {},
                 notice=notice, form=form_tokens(request, desk.settings.secret_keys, "lookup"))
 
@@ -274,25 +281,27 @@ async def lookup(request: Request) -> Response:
         given = parse_reference(request.query_params.get("reference", "")) or ""
         return _lookup_page(request, desk, result=FormResult({}, {}, {"reference": given} if given else {}))
     form = await form_or_400(request)
-    result = validate(form, _lookup_fields())
+    locale = request_locale(request)
+    _ = translations(locale).gettext
+    result = validate(form, _lookup_fields(), locale)
     if not check_csrf(request, form, desk.settings.secret_keys, "lookup"):
         return _lookup_page(request, desk, status=403, result=FormResult({}, {}, result.raw),
-                            notice="This form had expired. Please try again.")
+                            notice=_("This form had expired. Please try again."))
     reference = parse_reference(result.values.get("reference", "")) if "reference" in result.values else None
     if "reference" in result.values and reference is None:
-        result.errors["reference"] = "Check the reference: it looks like C-7K4M-X9TH, as in our email to you"
+        result.errors["reference"] = _("Check the reference: it looks like %(example)s, as in our email to you") % {"example": "C-7K4M-X9TH"}
     if not result.ok:
         return _lookup_page(request, desk, status=422, result=result)
     limited = desk.limits.hit("lookup", client_ip(request))
     if limited:
-        return _lookup_page(request, desk, status=429, result=result, notice=limited.message,
+        return _lookup_page(request, desk, status=429, result=result, notice=limited.text(locale),
                             headers=limited_headers(limited))
     assert reference is not None
     record = await desk.requests.get(reference, email=result.values["email"], internal=False)
     if record is None:
         return _lookup_page(request, desk, status=404, result=result,
-                            notice="We could not find a request with that reference and email address. "
-                                   "Please check both against the email we sent you.")
+                            notice=_("We could not find a request with that reference and email address. "
+                                     "Please check both against the email we sent you."))
     response = RedirectResponse(url_builder(request)("request_status", reference=reference), status_code=303)
     _grant(request, response, desk, reference, record.email)
     return response
@@ -303,7 +312,7 @@ async def _record_for(request: Request, desk: Desk) -> RequestRecord | Response:
     reference = parse_reference(request.path_params["reference"])
     url = url_builder(request)
     if reference is None:
-        raise HTTPException(404, "That is not one of our request references.")
+        raise HTTPException(404, N_("That is not one of our request references."))
     key = desk.check_access_key(request.query_params.get("key"))
     grants = {r: h for r, h in _granted(request, desk)}
     wanted = key[1] if key and key[0] == reference else grants.get(reference)
@@ -325,11 +334,13 @@ def status_page(request: Request, desk: Desk, record: RequestRecord, *, status: 
     now = desk.clock()
     reopen_until = record.reopen_until(desk.settings.reopen_days)
     reached = {e.status for e in record.events if e.kind == "status" and e.status}
+    _ = translator(request).gettext
+    labels = {key: _(label) for key, label in STATUS_LABELS.items()}
     return page(
-        request, "request_status.html", title=f"Request {record.reference}", status=status, headers=headers,
-        mode="view", record=record, labels=STATUS_LABELS,
-        steps=[(s, STATUS_LABELS[s], s == record.status, s in reached) for s in STATUSES],
-        topic_label=desk.settings.request_topics.get(record.topic, record.topic),
+        request, "request_status.html", title=_("Request %(reference)s") % {"reference": record.reference}, status=status,
+        headers=headers, mode="view", record=record, labels=labels,
+        steps=[(s, labels[s], s == record.status, s in reached) for s in STATUSES],
+        topic_label=_(desk.settings.request_topics.get(record.topic, record.topic)),
         overdue=record.overdue(now), can_reopen=reopen_until is not None and now <= reopen_until,
         reopen_until=reopen_until, values=dict(result.raw) if result else {}, errors=result.errors if result else {},
         notice=notice, sent=sent, form=form_tokens(request, desk.settings.secret_keys, "request-reply"),
@@ -345,10 +356,10 @@ async def request_status(request: Request) -> Response:
 
 
 _ACTIONS = {
-    "reply": [Field("body", "Your message", kind="textarea", max_length=MESSAGE_MAX, min_length=2)],
-    "reopen": [Field("body", "Why are you reopening this request", kind="textarea", max_length=MESSAGE_MAX, min_length=2)],
-    "rate": [Field("score", "Satisfaction", kind="int", minimum=1, maximum=5),
-             Field("comment", "Comment", kind="textarea", required=False, max_length=2000)],
+    "reply": [Field("body", N_("Your message"), kind="textarea", max_length=MESSAGE_MAX, min_length=2)],
+    "reopen": [Field("body", N_("Why are you reopening this request"), kind="textarea", max_length=MESSAGE_MAX, min_length=2)],
+    "rate": [Field("score", N_("Satisfaction"), kind="int", minimum=1, maximum=5),
+             Field("comment", N_("Comment"), kind="textarea", required=False, max_length=2000)],
 }
 
 
@@ -357,23 +368,25 @@ async def request_action(request: Request) -> Response:
     desk = desk_of(request)
     action = request.path_params["action"]
     if action not in _ACTIONS:
-        raise HTTPException(404, "There is no such action.")
+        raise HTTPException(404, N_("There is no such action."))
     found = await _record_for(request, desk)
     if isinstance(found, Response):
         return found
     record = found
     form = await form_or_400(request)
-    result = validate(form, _ACTIONS[action])
+    locale = request_locale(request)
+    _ = translations(locale).gettext
+    result = validate(form, _ACTIONS[action], locale)
     if is_bot(form):
         return RedirectResponse(url_builder(request)("request_status", reference=record.reference), status_code=303)
     if not check_csrf(request, form, desk.settings.secret_keys, "request-reply"):
         return status_page(request, desk, record, status=403, result=FormResult({}, {}, result.raw),
-                           notice="This form had expired, so nothing was sent. Please try again.")
+                           notice=_("This form had expired, so nothing was sent. Please try again."))
     if not result.ok:
         return status_page(request, desk, record, status=422, result=result)
     limited = desk.limits.hit("requests", client_ip(request))
     if limited:
-        return status_page(request, desk, record, status=429, result=result, notice=limited.message,
+        return status_page(request, desk, record, status=429, result=result, notice=limited.text(locale),
                            headers=limited_headers(limited))
     from ..store.cases import TransitionError
 
@@ -385,7 +398,7 @@ async def request_action(request: Request) -> Response:
         else:
             await desk.requests.rate(record.reference, record.email, result.values["score"], result.values.get("comment"))
     except TransitionError as exc:
-        return status_page(request, desk, record, status=409, result=result, notice=str(exc))
+        return status_page(request, desk, record, status=409, result=result, notice=_(str(exc)))  # marked N_ where raised
     url = url_builder(request)("request_status", reference=record.reference, _query={"sent": action})
     return RedirectResponse(url + "#ss-timeline", status_code=303)
 

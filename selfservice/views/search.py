@@ -24,6 +24,7 @@ from ..ratelimit import client_ip
 from ..search import Answer, Facets, SearchResults
 from ..state import portal_state
 from ..store.desk_search import KEY_RE
+from .accounts import action_links
 from .rendering import PageMeta, render, root_path, url_builder
 
 __all__ = [
@@ -166,6 +167,7 @@ async def search_page(request: Request) -> Response:
         query=query,
         results=results,
         answer=answer,
+        actions=await action_links(request, query) if query else [],
         facets=facets,
         filters=active,
         page_number=page_number,

@@ -23,9 +23,10 @@ from starlette.responses import Response
 from ..caching import prepare, respond
 from ..content import Article
 from ..state import portal_state
+from .hours import open_now_view
 from .rendering import absolute_root
 
-__all__ = ["MAX_SUGGESTIONS", "contextual", "match_contexts", "widget_js"]
+__all__ = ["MAX_SUGGESTIONS", "contact_info", "contextual", "match_contexts", "widget_js"]
 
 WIDGET_PATH = Path(__file__).resolve().parent.parent / "static" / "widget.js"
 WIDGET_MAX_AGE = 300  # seconds: the URL is not fingerprinted, so edits must show up soon
@@ -88,3 +89,28 @@ async def contextual(request: Request) -> Response:
     ]
     body = json.dumps({"path": path, "context": context, "results": results}, ensure_ascii=False, separators=(",", ":"))
     return respond(request, prepare(body, "application/json"))
+
+
+async def contact_info(request: Request) -> Response:
+    """``GET /api/contact``: what the widget's contact form needs — the topics, whether anyone
+    is there now (from ``Settings.business_hours``; ``null`` without hours) and where the full
+    forms and the opening hours are. Computed per request (it follows the clock), never cached."""
+    app = request.scope["app"]
+    state = portal_state(request)
+    root = absolute_root(request)
+    hours = getattr(app, "hours", None)
+    open_now = None
+    if hours is not None:
+        view = open_now_view(hours, app.clock(), state.settings.locale)
+        open_now = {"open": view.any_open, "headline": view.headline, "detail": view.detail,
+                    "closure": view.closure or None}
+    body = {
+        "topics": [{"value": k, "label": v} for k, v in state.settings.request_topics.items()],
+        "open_now": open_now,
+        "hours_url": root + str(app.url_path_for("hours")) if hours is not None else None,
+        "contact_url": root + str(app.url_path_for("contact")),
+        "status_url": root + str(app.url_path_for("request_lookup")),
+    }
+    response = respond(request, prepare(json.dumps(body, ensure_ascii=False, separators=(",", ":")), "application/json"))
+    response.headers["cache-control"] = "no-store"
+    return response

@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 from selfservice import Settings, create_portal
 from selfservice.markup import render
 from selfservice.search.grammar import parse_query
-from tests.live import listening_socket, serving
+from tests.live import serve_at
 
 # Markdown built from the characters that drive markdown-it's backtracking.
 _MD_ALPHABET = st.sampled_from(list("[]()!*_`<>\\#-|: \n~^\"'&") + ["\n\n", "    ", "- ", "1. ", "!!! note\n", "[^a]", "http://x"])
@@ -86,12 +86,8 @@ def slow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         return PlainTextResponse(str(len(await request.body())))
 
     portal.router.routes.insert(0, Route("/echo", echo, methods=["POST"]))
-    sock = listening_socket()
-    try:
-        with serving(Starlette(routes=[Mount("/help", app=portal)]), [sock]):
-            yield sock.getsockname()[1]
-    finally:
-        sock.close()
+    with serve_at(Starlette(routes=[Mount("/help", app=portal)])) as origin:
+        yield int(origin.rsplit(":", 1)[1])
 
 
 def _post_raw(port: int, head_and_partial_body: bytes) -> bytes:

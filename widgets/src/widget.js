@@ -8,6 +8,11 @@
 const TAG = "selfservice-widget";
 const CSS = __CSS__; // the minified widget.css, put here by build.mjs
 const FAIL = "We couldn't send your answer. Please try again.";
+const NEW_TAB = " (opens in a new tab)";
+const UNSENT = "We couldn't send your message. Please try again, or use the full contact form.";
+// Worth asking /api/answer: a question word, a question mark, or three words or more.
+const QUESTION = /\?|^(how|what|why|when|where|who|which|can|could|do|does|did|is|are|should|will|would|i)\b|\S+\s+\S+\s+\S/i;
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 const script = document.currentScript || document.querySelector('script[src*="/widget.js"]');
 const DATA = script ? { ...script.dataset } : {};
@@ -94,15 +99,23 @@ const HTML = `<button class="launcher" type="button" part="launcher" aria-haspop
 <header><button class="back" type="button" hidden>‹ Back</button><h2 id="heading"></h2><button class="close" type="button" aria-label="Close">×</button></header>
 <div class="body">
 <section class="search"><label class="sr" for="q">Search help articles</label><input id="q" type="search" autocomplete="off" spellcheck="false" placeholder="Search for answers…">
-<h3 class="lh" id="lh" hidden></h3><ul class="list" aria-labelledby="lh" aria-busy="false" hidden></ul><p class="msg smsg" hidden></p><p class="all" hidden><a target="_blank" rel="noopener">See all results in the help centre</a></p></section>
+<section class="ans" aria-labelledby="ansh" hidden><h3 class="lh" id="ansh">Quick answer</h3><p class="atext"></p><a class="alink"></a></section>
+<h3 class="lh" id="ach" hidden>Quick actions</h3><ul class="list acts" aria-labelledby="ach" hidden></ul>
+<h3 class="lh" id="lh" hidden></h3><ul class="list res" aria-labelledby="lh" aria-busy="false" hidden></ul><p class="msg smsg" hidden></p><p class="all" hidden><a target="_blank" rel="noopener">See all results in the help centre</a></p></section>
 <article hidden aria-labelledby="at"><h3 class="title" id="at" tabindex="-1"></h3><p class="msg amsg" hidden></p><div class="content"></div>
 <p><a class="open" target="_blank" rel="noopener">Open in help centre</a></p>
 <div class="row fb"><span id="fbq">Was this helpful?</span><button class="btn" type="button" value="1" aria-describedby="fbq">Yes</button><button class="btn" type="button" value="" aria-describedby="fbq">No</button></div><p class="fbmsg" role="status"></p></article>
 <form class="rate" hidden><fieldset aria-describedby="ends"><legend tabindex="-1"></legend><div class="scale"></div><div class="ends" id="ends"><span></span><span></span></div></fieldset>
 <label class="sr" for="comment">Comment (optional)</label><textarea id="comment" name="comment" maxlength="2000" placeholder="Anything you'd like to add? (optional)"></textarea>
 <div class="row"><button class="btn primary">Send</button></div><p class="ratemsg" role="status"></p></form>
+<section class="contact" aria-labelledby="ch" hidden><h3 class="title" id="ch" tabindex="-1">Contact us</h3><p class="hours msg" hidden></p>
+<form novalidate><label for="ct">Topic</label><select id="ct" name="topic"></select><label for="ce">Your email address</label><input id="ce" name="email" type="email" autocomplete="email" maxlength="254">
+<label for="cs">Subject</label><input id="cs" name="subject" maxlength="200"><label for="cm">Your message</label><textarea id="cm" name="message" maxlength="5000"></textarea>
+<p class="err cerr" id="cerr" hidden></p><div class="row"><button class="btn primary">Send message</button></div><p class="msg cmsg" role="status"></p></form>
+<div class="sent" hidden><p class="ref" tabindex="-1"></p><p class="msg">We have emailed you a copy. Keep the reference to check on your request.</p><p><a class="track" target="_blank" rel="noopener">Check your request's progress<span class="sr">${NEW_TAB}</span></a></p></div>
+<p class="msg"><a class="full" target="_blank" rel="noopener">Use the full contact form<span class="sr">${NEW_TAB}</span></a></p></section>
 </div>
-<footer><a class="contact" target="_blank" rel="noopener">Contact us</a></footer><p class="sr live" role="status" aria-live="polite"></p>
+<footer><button class="btn cbtn" type="button">Contact us</button></footer><p class="sr live" role="status" aria-live="polite"></p>
 </div>`;
 
 let sheet;
@@ -133,7 +146,12 @@ class Widget extends HTMLElement {
       backBtn: $(".back"),
       input: $("#q"),
       lh: $("#lh"),
-      list: $(".list"),
+      list: $(".res"),
+      acts: $(".acts"),
+      ach: $("#ach"),
+      ans: $(".ans"),
+      ctc: $(".contact"),
+      cform: $(".contact form"),
       smsg: $(".smsg"),
       all: $(".all"),
       art: $("article"),
@@ -150,7 +168,15 @@ class Widget extends HTMLElement {
     const title = d.title || "Help";
     $(".launcher span").textContent = title;
     $("#heading").textContent = title;
-    $(".contact").href = this.base + "/contact";
+    $(".full").href = this.base + "/contact";
+    $(".cbtn").onclick = (e) => {
+      this.from = e.currentTarget; // Back returns here
+      this.contact();
+    };
+    this.cform.onsubmit = (e) => {
+      e.preventDefault();
+      this.submitContact();
+    };
 
     this.launcher.onclick = () => (this.isOpen ? this.close() : this.open());
     this.backdrop.onclick = $(".close").onclick = () => this.close();
@@ -161,17 +187,18 @@ class Widget extends HTMLElement {
       this.timer = setTimeout(() => this.search(), 200);
     };
     root.addEventListener("keydown", (e) => this.key(e));
-    this.list.onclick = (e) => this.follow(e, e.target.closest("a"), false);
+    this.list.onclick = this.ans.onclick = (e) => this.follow(e, e.target.closest("a"), false);
     this.content.onclick = (e) => this.follow(e, e.target.closest("a[href]"), true);
     this.fb.onclick = (e) => {
       const b = e.target.closest("button");
-      if (b) this.send("/api/feedback", { page_kind: "article", slug: this.slug, helpful: !!b.value }, this.fbmsg, "Thanks for your feedback!", this.fb.querySelectorAll("button"));
+      if (b) this.send("/api/feedback", { page: "article:" + this.slug, helpful: !!b.value }, this.fbmsg, "Thanks for your feedback!", this.fb.querySelectorAll("button"));
     };
     this.form.onsubmit = (e) => {
       e.preventDefault();
       const f = new FormData(this.form);
-      const body = { kind: this.kind, score: Number(f.get("score")), comment: String(f.get("comment") || "").trim(), context: this.ctx };
-      this.send("/api/surveys", body, this.ratemsg, "Thank you! Your answer has been sent.", [$(".rate .primary")]);
+      const body = { score: Number(f.get("score")), comment: String(f.get("comment") || "").trim() };
+      if (this.ctx) body.context = String(this.ctx);
+      this.send("/api/surveys/" + this.kind, body, this.ratemsg, "Thank you! Your answer has been sent.", [$(".rate .primary")]);
     };
   }
 
@@ -181,6 +208,8 @@ class Widget extends HTMLElement {
     this.root.querySelector(".search").hidden = view !== "search";
     this.art.hidden = view !== "article";
     this.form.hidden = view !== "rate";
+    this.ctc.hidden = view !== "contact";
+    this.root.querySelector("footer").hidden = view === "contact";
     this.backBtn.hidden = view === "search";
   }
 
@@ -214,7 +243,7 @@ class Widget extends HTMLElement {
   back() {
     this.ctrl?.abort();
     this.show("search");
-    (this.from?.isConnected ? this.from : this.input).focus();
+    (this.from?.getClientRects().length ? this.from : this.input).focus();
   }
 
   key(e) {
@@ -224,7 +253,7 @@ class Widget extends HTMLElement {
       e.preventDefault();
       this.close();
     } else if (e.key === "Tab") {
-      const f = [...this.panel.querySelectorAll("a[href],button:not(:disabled),input:not(:disabled),textarea")].filter(
+      const f = [...this.panel.querySelectorAll("a[href],button:not(:disabled),input:not(:disabled),select,textarea")].filter(
         (x) => x.getClientRects().length,
       );
       const edge = e.shiftKey ? f[0] : f[f.length - 1];
@@ -233,7 +262,7 @@ class Widget extends HTMLElement {
         (e.shiftKey ? f[f.length - 1] : f[0]).focus();
       }
     } else if ((e.key === "ArrowDown" || e.key === "ArrowUp") && this.view === "search") {
-      const links = [...this.list.querySelectorAll("a")];
+      const links = [...this.root.querySelectorAll(".ans a, .list a")].filter((x) => x.getClientRects().length);
       const i = links.indexOf(active);
       if (!links.length || (i < 0 && active !== this.input)) return;
       e.preventDefault();
@@ -245,7 +274,7 @@ class Widget extends HTMLElement {
   // -- talking to the portal ------------------------------------------------------------
   req(path, init) {
     return fetch(this.base + path, { credentials: this.same ? "include" : "omit", ...init }).then((r) => {
-      if (!r.ok) throw Object.assign(new Error("HTTP " + r.status), { status: r.status });
+      if (!r.ok) throw Object.assign(new Error("HTTP " + r.status), { status: r.status, response: r });
       return r;
     });
   }
@@ -277,19 +306,37 @@ class Widget extends HTMLElement {
   search() {
     clearTimeout(this.timer);
     const q = this.input.value.trim();
-    this.smsg.hidden = this.all.hidden = true;
+    this.smsg.hidden = this.all.hidden = this.ans.hidden = true;
     if (!q) {
+      this.actions([]);
       const ctx = this.dataset.context;
       const path = "/api/contextual?path=" + enc(location.pathname) + (ctx ? "&context=" + enc(ctx) : "");
       this.get(path).then((d) => this.fill(d.results, "Suggested for this page"), (e) => e.name === "AbortError" || this.fill([], ""));
       return;
     }
-    this.get(`/api/search?q=${enc(q)}&limit=6`).then(
-      (d) => {
+    this.ctrl?.abort();
+    const c = (this.ctrl = new AbortController());
+    const load = (path) => this.req(path, { signal: c.signal }).then((r) => r.json());
+    const asked = QUESTION.test(q)
+      ? load("/api/answer?q=" + enc(q)).catch((e) => {
+          if (e.name === "AbortError") throw e;
+          return {}; // no answer box; the results still show
+        })
+      : {};
+    Promise.all([load(`/api/search?q=${enc(q)}&limit=6`), asked]).then(
+      ([d, a]) => {
         const n = d.total;
+        const acts = d.actions || [];
         this.fill(d.results, "Results");
-        this.say(n ? `${n} result${n === 1 ? "" : "s"}` : "No results");
-        if (!n) this.note(this.smsg, `No results for “${q}”. Try other words, or contact us.`);
+        this.actions(acts);
+        this.answer(a.answer);
+        const said = [];
+        if (a.answer) said.push("Quick answer");
+        if (acts.length) said.push(plural(acts.length, "quick action"));
+        said.push(n ? plural(n, "result") : "no results");
+        const line = said.join(", ");
+        this.say(line[0].toUpperCase() + line.slice(1));
+        if (!n && !acts.length) this.note(this.smsg, `No results for “${q}”. Try other words, or contact us.`);
         if (n > d.results.length) {
           this.all.hidden = false;
           this.all.firstChild.href = `${this.base}/search?q=${enc(q)}`;
@@ -302,6 +349,34 @@ class Widget extends HTMLElement {
         this.say("Search failed");
       },
     );
+  }
+
+  /** Account actions for the query ("Reset your password"): their pages open in a new tab. */
+  actions(items) {
+    this.acts.replaceChildren(
+      ...items.flatMap((x) => {
+        const url = safeUrl(x.url, this.base);
+        if (!url) return [];
+        const a = Object.assign(el("a"), { href: url, target: "_blank", rel: "noopener" });
+        a.append(el("span", "t", x.title), el("span", "s", x.summary + (x.sign_in ? " (Sign in needed.)" : "")), el("span", "sr", NEW_TAB));
+        const li = el("li");
+        li.append(a);
+        return [li];
+      }),
+    );
+    this.ach.hidden = this.acts.hidden = !this.acts.childElementCount;
+  }
+
+  /** The instant answer: its passage as text and a link that opens its section inline. */
+  answer(x) {
+    const url = x && safeUrl(x.url, this.base);
+    this.ans.hidden = !url;
+    if (!url) return;
+    this.ans.querySelector(".atext").textContent = x.text;
+    const a = this.ans.querySelector("a");
+    a.href = url;
+    a.dataset.slug = x.slug;
+    a.textContent = x.heading ? `${x.heading} – ${x.title}` : x.title;
   }
 
   note(p, text, error = false) {
@@ -370,9 +445,95 @@ class Widget extends HTMLElement {
         this.openLink.href = safeUrl(d.url, this.base) || url;
         this.amsg.hidden = true;
         this.fb.hidden = false;
+        const id = decodeURIComponent(new URL(url).hash.slice(1));
+        if (id) this.root.getElementById(id)?.scrollIntoView();
       },
       (e) => e.name === "AbortError" || this.note(this.amsg, "This page can't be shown here. Open it in the help centre instead."),
     );
+  }
+
+  // -- contact form ----------------------------------------------------------------------
+  contact() {
+    this.reveal();
+    this.show("contact");
+    const f = this.cform;
+    const sent = this.ctc.querySelector(".sent");
+    if (!sent.hidden || !this.idem) {
+      f.reset();
+      f.hidden = false;
+      sent.hidden = true;
+      f.querySelector(".cmsg").textContent = "";
+      f.querySelector(".primary").disabled = false;
+      this.idem = (crypto.randomUUID?.() || String(Math.random()).slice(2) + Date.now()).replace(/[^\w-]/g, "");
+    }
+    const q = this.input.value.trim();
+    if (q && !f.subject.value) f.subject.value = q.slice(0, 200);
+    this.ctc.querySelector("h3").focus();
+    this.req("/api/contact").then((r) => r.json()).then(
+      (d) => {
+        this.statusUrl = d.status_url;
+        const sel = f.topic;
+        if (!sel.options.length) sel.append(...d.topics.map((t) => new Option(t.label, t.value)));
+        const h = this.ctc.querySelector(".hours");
+        const on = d.open_now;
+        h.hidden = !on;
+        if (!on) return;
+        h.textContent = `${on.headline}${on.closure ? ` (${on.closure})` : ""}${on.detail ? ": " + on.detail : ""}. `;
+        if (!on.open) h.append("Send us a message and we'll answer when we're back. ");
+        const link = d.hours_url && safeUrl(d.hours_url, this.base);
+        if (link) {
+          const a = Object.assign(el("a", "", "Opening hours"), { href: link, target: "_blank", rel: "noopener" });
+          a.append(el("span", "sr", NEW_TAB));
+          h.append(a);
+        }
+      },
+      () => {}, // no status line; without topics the portal names the problem, and the full form is linked
+    );
+  }
+
+  submitContact() {
+    const f = this.cform;
+    const err = f.querySelector(".cerr");
+    const btn = f.querySelector(".primary");
+    const out = f.querySelector(".cmsg");
+    const data = Object.fromEntries(new FormData(f));
+    for (const x of f.elements) x.removeAttribute?.("aria-invalid"), x.removeAttribute?.("aria-describedby");
+    err.hidden = true;
+    btn.disabled = true;
+    this.note(out, "Sending…");
+    this.req("/api/requests", {
+      method: "POST",
+      headers: { "content-type": "application/json", "idempotency-key": this.idem },
+      body: JSON.stringify({ kind: "contact", ...data }),
+    })
+      .then((r) => r.json())
+      .then(
+        (d) => {
+          out.textContent = "";
+          f.hidden = true;
+          const sent = this.ctc.querySelector(".sent");
+          sent.hidden = false;
+          const ref = sent.querySelector(".ref");
+          ref.textContent = `Thank you. Your reference is ${d.reference}.`;
+          sent.querySelector(".track").href = (this.statusUrl && safeUrl(this.statusUrl, this.base)) || this.base + "/requests/status";
+          ref.focus();
+          this.say(ref.textContent);
+        },
+        async (e) => {
+          btn.disabled = false;
+          out.textContent = "";
+          let body = {};
+          try {
+            body = await e.response.json();
+          } catch {}
+          const bad = [...f.elements].filter((x) => x.name && body.errors?.[x.name]);
+          if (!bad.length) return this.note(out, e.status === 429 ? body.error || UNSENT : UNSENT, true);
+          err.textContent = bad.map((x) => body.errors[x.name].replace(/\.?$/, ".")).join(" ");
+          err.hidden = false;
+          for (const x of bad) x.setAttribute("aria-invalid", "true"), x.setAttribute("aria-describedby", "cerr");
+          bad[0].focus();
+        },
+      );
   }
 
   // -- surveys --------------------------------------------------------------------------
