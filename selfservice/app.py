@@ -136,7 +136,6 @@ def create_portal(settings: Settings | None = None, /, **overrides: Any) -> Port
     env.globals["accounts_enabled"] = accounts is not None
     env.globals["open_now"] = _open_now_memo(hours, clock, settings.locale) if hours is not None else (lambda: None)
     env.globals["feedback_reasons"] = feedback_views.REASONS
-    env.globals["try_url"] = staff.try_url  # staff/base.html links only the staff sections mounted
     desk = Desk(settings, env, get_store=state.get_store, clock=clock, at_loop_end=state.at_loop_end)
     if accounts is not None:
         accounts.wake_outbox = desk.wake  # account mail goes out through the same outbox worker

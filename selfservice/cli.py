@@ -10,10 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -148,12 +146,9 @@ def _index(args: argparse.Namespace) -> int:
     return 0
 
 
-def _slugify(title: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
-    return slug[:80].rstrip("-")
-
-
 def _new(args: argparse.Namespace) -> int:
+    from .scaffold import article_draft, slugify as _slugify
+
     root = Path(args.content)
     if not root.is_dir():
         _fail(f"{root} is not a folder")
@@ -165,21 +160,7 @@ def _new(args: argparse.Namespace) -> int:
     if path.exists():
         _fail(f"{path} already exists")
     path.parent.mkdir(parents=True, exist_ok=True)
-    title = json.dumps(args.title, ensure_ascii=False)
-    path.write_text(
-        "---\n"
-        f"title: {title}\n"
-        "summary: One sentence that tells the customer what this article helps them do.\n"
-        "tags: []\n"
-        "keywords: []\n"
-        f"updated: {date.today().isoformat()}\n"
-        "draft: true\n"
-        "---\n\n"
-        "Start with what the customer wants to achieve, in one or two sentences.\n\n"
-        "## Steps\n\n1. First step.\n2. Second step.\n\n"
-        "## If it did not work\n\nWhat to try next, and how to contact us.\n",
-        encoding="utf-8",
-    )
+    path.write_text(article_draft(args.title), encoding="utf-8")
     print(path)
     return 0
 

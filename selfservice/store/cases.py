@@ -145,8 +145,11 @@ async def create(
     locale: str,
     target_days: int,
     now: datetime | None = None,
+    session_hash: str | None = None,
 ) -> RequestRecord:
-    """Insert a new request with a fresh reference (retrying the rare collision)."""
+    """Insert a new request with a fresh reference (retrying the rare collision).
+
+    ``session_hash`` links it to the suggestion lists its sender saw (the deflection rate)."""
     now = now or utcnow()
     for _ in range(20):
         reference = new_reference(kind)
@@ -158,7 +161,7 @@ async def create(
     values = dict(
         reference=reference, kind=kind, status="received", topic=topic, subject=subject, message=message,
         email=email, order_ref=order_ref, locale=locale, created_at=now, updated_at=now,
-        due_at=now + timedelta(days=target_days),
+        due_at=now + timedelta(days=target_days), session_hash=session_hash,
     )
     request_id = (await conn.execute(insert(requests).values(**values).returning(requests.c.id))).scalar_one()
     await add_event(conn, request_id, "status", "customer", status="received", now=now)

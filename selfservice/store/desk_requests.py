@@ -66,7 +66,7 @@ class Requests:
 
     async def create(
         self, kind: str, *, topic: str, subject: str, message: str, email: str, order_ref: str | None = None,
-        locale: str | None = None, idempotency_key: str | None = None,
+        locale: str | None = None, idempotency_key: str | None = None, session_hash: str | None = None,
     ) -> Created:
         """Store a request, queue its acknowledgement (and the staff notice), return its reference."""
         from . import cases
@@ -87,6 +87,7 @@ class Requests:
             record = await cases.create(
                 conn, kind=kind, topic=topic, subject=subject, message=message, email=email, order_ref=order_ref,
                 locale=locale or desk.settings.locale, target_days=self.target_days(kind), now=desk.clock(),
+                session_hash=session_hash,
             )
             await desk.mail(conn, "request_received", email, self._mail_context(record, record.locale),
                             acknowledges=record.reference)

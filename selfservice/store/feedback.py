@@ -199,7 +199,7 @@ async def purge_before(store: Store, before: datetime) -> dict[str, int]:
 EXPORTS: dict[str, tuple[Table, tuple[str, ...]]] = {
     "feedback": (votes, ("visitor_hash",)),
     "surveys": (surveys, ()),
-    "requests": (requests, ()),
+    "requests": (requests, ("session_hash",)),
     "request-events": (request_events, ()),
     "deflections": (deflections, ("session_hash",)),
 }

@@ -33,6 +33,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -55,6 +56,8 @@ __all__ = [
     "audit_log",
     "deflections",
     "idempotency_keys",
+    "insights_search_queries",
+    "insights_search_totals",
     "metadata",
     "outbox",
     "request_events",
@@ -156,6 +159,9 @@ votes = Table(
     # One vote per visitor and page: changing your mind updates the row (see upsert()).
     UniqueConstraint("page_kind", "page_slug", "visitor_hash"),
     Index(None, "created_at"),
+    # Insights' helpfulness per page for a period (0006): read from the index alone, in page
+    # order, so grouping by page needs no sort (a year of votes: 0.1 s instead of 0.8 s).
+    Index(None, "page_kind", "page_slug", "updated_at", "helpful"),
 )
 """"Was this page helpful?" — one row per visitor and page."""
 
@@ -174,6 +180,8 @@ surveys = Table(
     ),
     Index(None, "created_at"),
     Index(None, "kind"),
+    # Insights' score distributions for a period: answered from the index alone (0006).
+    Index(None, "created_at", "kind", "score"),
 )
 """CSAT (1–5) and NPS (0–10) answers; ``context`` says where the survey was shown."""
 
@@ -200,6 +208,7 @@ requests = Table(
     Column("satisfaction", Integer),
     Column("escalated_at", UTCDateTime()),
     Column("updated_at", UTCDateTime()),
+    Column("session_hash", String(64)),
     UniqueConstraint("reference"),
     CheckConstraint("kind IN ('contact', 'complaint')", name="kind"),
     CheckConstraint("satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5", name="satisfaction"),
@@ -214,7 +223,10 @@ requests = Table(
 ``status`` is one of ``received``, ``acknowledged``, ``in_progress``, ``waiting_for_customer``,
 ``resolved``, ``closed`` (see :mod:`selfservice.store.cases`); ``due_at`` is the promised
 response date and ``escalated_at`` is set once when it passed unanswered. ``updated_at`` moves
-with every event, so staff queues can sort by latest activity (added in 0002)."""
+with every event, so staff queues can sort by latest activity (added in 0002).
+``session_hash`` (added in 0006) is the keyed hash of the sender's IP address the contact
+forms also give their suggestion lists (``deflections``), so insights can tell whether a
+visitor shown articles wrote to us anyway; never the address itself."""
 
 request_events = Table(
     "request_events",
@@ -291,6 +303,41 @@ deflections = Table(
 
 One row per suggestion list shown; ``clicked_slug`` is set when they opened one instead of
 writing to us, which is what "deflection" measures. Like search events: never an IP address."""
+
+
+# === insights rollups ===========================================================================
+# Search analytics summarised per UTC day and per calendar month (selfservice.store.insights,
+# added in 0006), so the staff dashboard reads a year of searches as a few thousand rows. They
+# are derived data: rebuilt from search_events, deleted with them (search_retention_days).
+
+insights_search_totals = Table(
+    "insights_search_totals",
+    metadata,
+    Column("span", String(1), primary_key=True),
+    Column("start", Date, primary_key=True),
+    Column("searches", Integer, nullable=False),
+    Column("zero_results", Integer, nullable=False),
+    Column("clicks", Integer, nullable=False),
+    Column("rank_clicks", _json(), nullable=False),
+    CheckConstraint("span IN ('d', 'm')", name="span"),
+)
+"""One row per summarised day (``span`` ``d``) or month (``m``): its row is also the mark that
+the period is summarised. ``rank_clicks`` maps a result rank ("1"…) to the clicks it got."""
+
+insights_search_queries = Table(
+    "insights_search_queries",
+    metadata,
+    Column("span", String(1), primary_key=True),
+    Column("start", Date, primary_key=True),
+    Column("query_norm", String(512), primary_key=True),
+    Column("searches", Integer, nullable=False),
+    Column("zero_results", Integer, nullable=False),
+    Column("clicks", Integer, nullable=False),
+    Column("results", BigInteger, nullable=False),
+    CheckConstraint("span IN ('d', 'm')", name="span"),
+)
+"""Per summarised day or month and normalised query: searches, how many found nothing, how
+many were followed by a click, and the sum of their result counts."""
 
 
 # === accounts ===================================================================================

@@ -141,7 +141,8 @@ async def _request_form(request: Request, kind: str) -> Response:
                           headers=limited_headers(limited), idempotency=key)
     # The request keeps the visitor's language: the emails about it are written in it.
     created = await desk.requests.create(kind, **_create_args(result), locale=locale,
-                                         idempotency_key=idempotency_key(request, form))
+                                         idempotency_key=idempotency_key(request, form),
+                                         session_hash=desk.hash(f"ip:{client_ip(request)}"))
     response = RedirectResponse(
         url_builder(request)("request_received", _query={"t": desk.signer("received").dumps(created.reference)}),
         status_code=303)
@@ -431,7 +432,8 @@ async def api_create(request: Request) -> Response:
     if limited:
         return json_error(429, limited.message, headers=limited_headers(limited))
     created = await desk.requests.create(kind, **_create_args(result), locale=portal_state(request).settings.locale,
-                                         idempotency_key=idempotency_key(request, form))
+                                         idempotency_key=idempotency_key(request, form),
+                                         session_hash=desk.hash(f"ip:{client_ip(request)}"))
     record = await desk.requests.get(created.reference, internal=False)
     assert record is not None
     response = JSONResponse({

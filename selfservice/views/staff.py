@@ -23,11 +23,11 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, NoMatchFound
+from starlette.routing import BaseRoute
 
 from ..state import portal_state
 
-__all__ = ["NO_STORE", "require_staff", "routes", "staff_actor", "staff_only", "try_url"]
+__all__ = ["NO_STORE", "require_staff", "routes", "staff_actor", "staff_only"]
 
 PREFIX = "/staff"  # where app.py mounts routes()
 NO_STORE = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex, nofollow"}
@@ -63,15 +63,6 @@ def _local(request: Request) -> bool:
     except ValueError:
         return False
     return client_local and request.url.hostname in ("127.0.0.1", "localhost", "::1")
-
-
-def try_url(url: Callable[..., str], name: str, /, **params: Any) -> str | None:
-    """``url(name)``, or None when no such route is mounted (a template global: the staff
-    navigation links only the sections this portal has)."""
-    try:
-        return url(name, **params)
-    except NoMatchFound:
-        return None
 
 
 def staff_actor(request: Request) -> str:
@@ -113,6 +104,6 @@ def routes() -> list[BaseRoute]:
 
 def _feature_modules() -> list[Any]:
     """Each staff feature module has ``routes() -> list[BaseRoute]``."""
-    from . import inbox
+    from . import inbox, insights
 
-    return [inbox]
+    return [inbox, insights]
