@@ -7,7 +7,7 @@ searches in a thread pool), so each query checks one out of a small pool and ret
 Freshness costs one small read of ``CURRENT`` per query (see :mod:`.storage`): when it
 changes — a commit by this process or any other — the next query opens the new generation;
 searchers of the old one are closed as they come back. Results are cached per generation, so
-a commit invalidates them all at once; so are the ranker's term scores, the title index of
+a commit invalidates them all at once (direct answers too); so are the ranker's term scores, the title index of
 suggestions, the spelling vocabulary and the facet sets, each built on first use.
 
 Every commit makes a new folder (:mod:`.storage`), and folders two commits old are removed:
@@ -66,6 +66,7 @@ class Generation:
         self._idle: list[Searcher] = []
         self._columns: WeakKeyDictionary[Searcher, dict[str, Any]] = WeakKeyDictionary()
         self._cache: OrderedDict[Hashable, SearchResults] = OrderedDict()
+        self._answers: OrderedDict[Hashable, Any] = OrderedDict()  # key → Answer or None
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
@@ -109,6 +110,7 @@ class Generation:
             self.retired = True
             idle, self._idle = self._idle, []
             self._cache.clear()
+            self._answers.clear()
         for s in idle:
             s.close()
 
@@ -119,6 +121,24 @@ class Generation:
                 return None
             self._cache.move_to_end(key)
         return replace(hit, hits=list(hit.hits))  # callers may mutate their list
+
+    def cached_answer(self, key: Hashable) -> tuple[bool, Any]:
+        """(found, answer): answers (``None`` included: "not sure") are cached like results."""
+        with self._lock:
+            if key not in self._answers:
+                return False, None
+            self._answers.move_to_end(key)
+            return True, self._answers[key]
+
+    def remember_answer(self, key: Hashable, answer: Any) -> None:
+        if self._cache_size <= 0:
+            return
+        with self._lock:
+            if self.retired:
+                return
+            self._answers[key] = answer
+            while len(self._answers) > self._cache_size:
+                self._answers.popitem(last=False)
 
     def remember(self, key: Hashable, results: SearchResults) -> None:
         if self._cache_size <= 0:

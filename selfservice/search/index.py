@@ -346,15 +346,20 @@ class SearchIndex:
         if checked is None:
             return None
         gen, searcher = checked
-        deadline = time.perf_counter() + self.time_limit
+        key = parsed.text
         try:
+            known, cached = gen.cached_answer(key)
+            if known:
+                return cached  # type: ignore[no-any-return]
+            deadline = time.perf_counter() + self.time_limit
             reader = searcher.reader()
             found = self._find(gen, searcher, parsed, [], 2, [], deadline)
             top = found.ranked.top
-            if not top or not found.ranked.complete:
-                return None
-            margin = top[0][1] / top[1][1] if len(top) > 1 and top[1][1] > 0 else math.inf
+            if not found.ranked.complete:
+                return None  # not remembered: with more time there may be an answer
+            margin = 0.0 if not top else top[0][1] / top[1][1] if len(top) > 1 and top[1][1] > 0 else math.inf
             if margin < MARGIN:
+                gen.remember_answer(key, None)
                 return None
             terms = {t: gen.ranker.term(reader, t).idf for c in found.plan.clauses for t in c.options[0].terms}
             stored = reader.stored_fields(top[0][0])
@@ -363,10 +368,12 @@ class SearchIndex:
             gen.checkin(searcher)
         shown = Shown(stored["shown"])
         best = best_passage(terms, shown.title, body_text(packed), shown.toc, self._analyzer.terms)
-        if best is None:
-            return None
-        section, text, coverage = best
-        return Answer(stored["slug"], shown.title, section.heading, section.anchor, text, coverage, margin)
+        answer = None
+        if best is not None:
+            section, text, coverage = best
+            answer = Answer(stored["slug"], shown.title, section.heading, section.anchor, text, coverage, margin)
+        gen.remember_answer(key, answer)
+        return answer
 
     def suggest(self, prefix: str, limit: int = 8) -> list[Suggestion]:
         """Titles to offer while ``prefix`` is being typed (see :mod:`.suggest`)."""

@@ -72,6 +72,7 @@ async def search(request: Request) -> Response:
     res = await run_in_threadpool(state.index.search, q, limit=limit, offset=offset, facets=with_facets, **filters)
     key = record_search(request, q, res.total) if offset == 0 else None
     lib = state.library
+    click_url = f"{root}{request.scope['app'].url_path_for('search_click', key=key)}?" if key is not None else None
 
     def url_of(slug: str) -> str:
         doc = lib.document(slug)
@@ -80,9 +81,8 @@ async def search(request: Request) -> Response:
     def hit(rank: int, h: Any) -> dict[str, Any]:
         out = {"slug": h.slug, "title": h.title, "url": url_of(h.slug), "snippet": h.snippet,
                "score": round(float(h.score), 4), "category": h.category, "summary": h.summary}
-        if key is not None and lib.document(h.slug) is not None:
-            query = urlencode({"to": h.slug, "rank": rank})
-            out["click_url"] = f"{root}{request.scope['app'].url_path_for('search_click', key=key)}?{query}"
+        if click_url is not None and lib.document(h.slug) is not None:
+            out["click_url"] = click_url + urlencode({"to": h.slug, "rank": rank})
         return out
 
     data: dict[str, Any] = {

@@ -12,6 +12,7 @@ import logging
 import math
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -197,7 +198,7 @@ def _facets(request: Request, query: str, active: dict[str, str], counted: Facet
     if counted is None:
         return []
     _ = translator(request).gettext
-    url = url_builder(request)
+    search_url = url_builder(request)("search") + "?" + urlencode({"q": query})  # once: ~50 links per page
     lib = portal_state(request).library
     titles = {"category": _("Category"), "manual": _("Manual"), "tag": _("Tag")}
     groups = []
@@ -214,7 +215,7 @@ def _facets(request: Request, query: str, active: dict[str, str], counted: Facet
             if value != current:
                 params[name] = value
             links.append(FacetLink(value, _facet_label(lib, name, value), count,
-                                   url("search", _query={"q": query, **params}), value == current))
+                                   f"{search_url}&{urlencode(params)}" if params else search_url, value == current))
         groups.append(FacetGroup(name, titles[name], links))
     return groups
 
@@ -234,7 +235,7 @@ def _view(request: Request, raw: SearchResults, locale: str, key: str | None, of
     """Hits as the template shows them; an article's title and summary in ``locale`` where translated."""
     lib = portal_state(request).library
     root = root_path(request)
-    url = url_builder(request)
+    click_url = url_builder(request)("search_click", key=key) + "?" if key else None
     hits = []
     for rank, h in enumerate(raw.hits, start=offset + 1):
         doc = lib.document(h.slug)
@@ -244,7 +245,7 @@ def _view(request: Request, raw: SearchResults, locale: str, key: str | None, of
             m = lib.manuals.get(mid, {}).get(version)
             manual = f"{m.title} {m.version}" if m else doc.manual
         link = root + (doc.url_path if doc is not None else f"/a/{h.slug}")
-        click = url("search_click", key=key, _query={"to": h.slug, "rank": rank}) if key and doc else None
+        click = click_url + urlencode({"to": h.slug, "rank": rank}) if click_url and doc else None
         shown = lib.localized(doc, locale) if doc is not None and not doc.manual else doc
         if shown is not None and shown is not doc:  # the snippet stays: it quotes the text that matched
             hits.append(HitView(h.slug, shown.title, shown.summary, h.category, h.score, h.snippet, link, manual, click))
