@@ -91,6 +91,7 @@ class Article:
     extra: dict[str, object] = field(default_factory=dict)
     links: tuple[tuple[str, int], ...] = ()  # (target as written, line in the file) for `check`
     url_path: str = ""  # where it is served under the mount: /a/<slug> or /m/<id>/<version>/<chapter>
+    translation: bool = False  # a ``<stem>.<locale>.md`` version of another article (Library.translations)
 
 
 @dataclass(slots=True)
@@ -168,6 +169,11 @@ class Library:
 
     def searchable(self) -> list[Article]:
         return [*self.articles.values(), *self.chapters.values()]
+
+    def indexable(self) -> list[Article]:
+        """What the search index holds: :meth:`searchable` and every translation (each
+        language version is searched in its own language, see ``search/languages.py``)."""
+        return [*self.searchable(), *(a for by in self.translations.values() for a in by.values())]
 
     def sorted_categories(self) -> list[Category]:
         return sorted(
@@ -628,5 +634,6 @@ def _build(
         links=tuple((target, line + d.body_line - 1) for target, line in rendered.links),
         url_path=d.url_path,
         manual=d.manual.key if d.manual else None,
+        translation=d.locale is not None,
     )
     return article, tuple(resolved.items())

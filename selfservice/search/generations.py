@@ -31,6 +31,7 @@ from whoosh.searching import Searcher
 
 from ..errors import SearchError
 from .facets import FacetIndex
+from .languages import LanguageViews
 from .postings import open_files
 from .ranking import Ranker, Weights
 from .results import SearchResults
@@ -63,6 +64,7 @@ class Generation:
         self.vocabulary = VocabularyCache()
         self.titles = TitleIndexCache()
         self.facets = FacetIndex(self.ranker.postings)
+        self.languages = LanguageViews(self.ranker.postings)
         self._idle: list[Searcher] = []
         self._columns: WeakKeyDictionary[Searcher, dict[str, Any]] = WeakKeyDictionary()
         self._cache: OrderedDict[Hashable, SearchResults] = OrderedDict()

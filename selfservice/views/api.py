@@ -6,6 +6,7 @@ widget shows them on the host's pages, not under the portal's mount.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from ..caching import prepare, respond
 from ..content import Article
+from ..i18n import request_locale
 from ..state import portal_state
 from .rendering import absolute_root, fix_links
 from .search import answer_view, parse_filters, parse_int, record_search
@@ -69,7 +71,8 @@ async def search(request: Request) -> Response:
     if not q.strip():
         empty: dict[str, Any] = {"query": q, "total": 0, "results": [], "message": None, "suggestion": None}
         return _json(request, {**empty, "facets": {"category": [], "tag": [], "manual": []}} if with_facets else empty)
-    res = await run_in_threadpool(state.index.search, q, limit=limit, offset=offset, facets=with_facets, **filters)
+    res = await run_in_threadpool(state.index.search, q, limit=limit, offset=offset, facets=with_facets,
+                                  language=request_locale(request), **filters)
     key = record_search(request, q, res.total) if offset == 0 else None
     lib = state.library
     click_url = f"{root}{request.scope['app'].url_path_for('search_click', key=key)}?" if key is not None else None
@@ -104,7 +107,7 @@ async def answer(request: Request) -> Response:
     if "q" not in request.query_params:
         raise HTTPException(400, "Give the question as q.")
     q = _query(request)
-    found = await run_in_threadpool(state.index.answer, q) if q.strip() else None
+    found = await run_in_threadpool(partial(state.index.answer, q, language=request_locale(request))) if q.strip() else None
     shown = answer_view(request, found, absolute_root(request)) if found is not None else None
     body = None if shown is None else {"slug": shown.slug, "title": shown.title, "heading": shown.heading,
                                        "url": shown.url, "text": shown.text}

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
@@ -42,6 +43,7 @@ from ..forms import (
     read_form,
     validate,
 )
+from ..i18n import request_locale
 from ..ratelimit import client_ip
 from ..references import parse as parse_reference
 from ..state import portal_state
@@ -170,7 +172,7 @@ async def _suggest(request: Request, desk: Desk, form: str, subject: str, limit:
         return []
     state = portal_state(request)
     try:
-        found = await run_in_threadpool(state.index.search, query, limit=limit)
+        found = await run_in_threadpool(partial(state.index.search, query, limit=limit, language=request_locale(request)))
     except Exception:  # noqa: BLE001 - suggestions are a nicety; the form must keep working
         log.exception("suggestions failed for %r", query)
         return []

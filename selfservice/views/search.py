@@ -144,7 +144,7 @@ async def search_page(request: Request) -> Response:
     if query:
         offset = (page_number - 1) * size
         raw, found = await run_in_threadpool(_search_and_answer, state, query, size, offset, filters,
-                                             page_number == 1 and not active)
+                                             page_number == 1 and not active, request_locale(request))
         given = request.query_params.get("k", "")
         key = given if KEY_RE.fullmatch(given) else record_search(request, query, raw.total)
         results = _view(request, raw, request_locale(request), key, offset)
@@ -178,10 +178,13 @@ async def search_page(request: Request) -> Response:
 
 
 def _search_and_answer(state: Any, query: str, limit: int, offset: int, filters: dict[str, str | None],
-                       with_answer: bool) -> tuple[SearchResults, Answer | None]:
-    """Off the event loop (whoosh is synchronous and CPU-bound): the page, its facets, the answer."""
-    raw = state.index.search(query, limit=limit, offset=offset, facets=True, **filters)
-    return raw, state.index.answer(query) if with_answer and raw.total else None
+                       with_answer: bool, language: str) -> tuple[SearchResults, Answer | None]:
+    """Off the event loop (whoosh is synchronous and CPU-bound): the page, its facets, the answer.
+
+    The answer is worked out only where it is shown (first page, no filters; cached per index
+    generation): an answer does not follow filters."""
+    raw = state.index.search(query, limit=limit, offset=offset, facets=True, language=language, **filters)
+    return raw, state.index.answer(query, language=language) if with_answer and raw.total else None
 
 
 def answer_view(request: Request, found: Answer, root: str) -> AnswerView | None:
@@ -297,10 +300,12 @@ async def autocomplete(request: Request) -> Response:
     suggestions: list[dict[str, str]] = []
     if len(" ".join(q.split())) < MIN_CHARS:
         return _autocomplete_response(q, [], [])
-    for s in state.index.suggest(q, limit):
+    locale = request_locale(request)
+    for s in state.index.suggest(q, limit, language=locale):
         doc = state.library.document(s.slug)
         if doc is not None:
-            suggestions.append({"slug": s.slug, "title": doc.title, "url": root + doc.url_path,
+            shown = state.library.localized(doc, locale) if not doc.manual else doc
+            suggestions.append({"slug": s.slug, "title": shown.title, "url": root + doc.url_path,
                                 "page_url": root + doc.url_path})
     desk = getattr(request.scope.get("app"), "desk", None)
     queries = desk.searches.popular(q, min(5, limit)) if desk is not None else []
