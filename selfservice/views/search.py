@@ -193,7 +193,8 @@ def answer_view(request: Request, found: Answer, root: str) -> AnswerView | None
     if doc is None:
         return None
     anchor = f"#{found.anchor}" if found.anchor else ""
-    return AnswerView(found.slug, doc.title, found.heading, root + doc.url_path + anchor, found.text)
+    # found.title: the title of the language version the answer quotes
+    return AnswerView(found.slug, found.title, found.heading, root + doc.url_path + anchor, found.text)
 
 
 def _facets(request: Request, query: str, active: dict[str, str], counted: Facets | None) -> list[FacetGroup]:
