@@ -12,9 +12,10 @@ HTML is served under whatever prefix the host mounts the portal at.
 
 Translations follow a file naming rule: ``refunds.de.md`` next to ``refunds.md`` is the German
 version of that article. It shares the original's slug and URL, takes its locale from the
-file name, and lives in :attr:`Library.translations`, not in ``articles``: lists, search and
-the sitemap show the originals, and the views swap in the visitor's language with
-:meth:`Library.localized` (docs/i18n.md).
+file name, and lives in :attr:`Library.translations`, not in ``articles``: lists and the
+sitemap show the originals, and the views swap in the visitor's language with
+:meth:`Library.localized` (docs/i18n.md). Search indexes every version
+(:meth:`Library.indexable`), each in its own language.
 """
 
 from __future__ import annotations
