@@ -364,7 +364,7 @@ class SearchIndex:
         try:
             known, cached = gen.cached_answer(key)
             if known:
-                return cached  # type: ignore[no-any-return]
+                return cached
             deadline = time.perf_counter() + self.time_limit
             reader = searcher.reader()
             found = self._find(gen, searcher, parsed, [], 2, [], deadline, lang)
