@@ -47,7 +47,9 @@ from .facets import FACET_FIELDS
 from .query import Plan, PlanBuilder, normalize_synonyms
 from .ranking import Ranked, Weights
 from .results import FacetCount, Facets, SearchHit, SearchResults, SyncStats
-from .schema import SCHEMA_VERSION, Analyzers, Shown, body_text, build_schema, doc_key, document, resolve_language, stamp
+from .schema import (
+    SCHEMA_VERSION, Analyzers, Shown, body_text, build_schema, doc_key, document, resolve_language, stamp,
+)
 from .snippets import Snippeter
 from .spelling import MAX_WORDS, Speller, suggestion_text
 from .storage import IndexStore

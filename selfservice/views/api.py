@@ -107,7 +107,8 @@ async def answer(request: Request) -> Response:
     if "q" not in request.query_params:
         raise HTTPException(400, "Give the question as q.")
     q = _query(request)
-    found = await run_in_threadpool(partial(state.index.answer, q, language=request_locale(request))) if q.strip() else None
+    ask = partial(state.index.answer, q, language=request_locale(request))
+    found = await run_in_threadpool(ask) if q.strip() else None
     shown = answer_view(request, found, absolute_root(request)) if found is not None else None
     body = None if shown is None else {"slug": shown.slug, "title": shown.title, "heading": shown.heading,
                                        "url": shown.url, "text": shown.text}

@@ -172,7 +172,8 @@ async def _suggest(request: Request, desk: Desk, form: str, subject: str, limit:
         return []
     state = portal_state(request)
     try:
-        found = await run_in_threadpool(partial(state.index.search, query, limit=limit, language=request_locale(request)))
+        search = partial(state.index.search, query, limit=limit, language=request_locale(request))
+        found = await run_in_threadpool(search)
     except Exception:  # noqa: BLE001 - suggestions are a nicety; the form must keep working
         log.exception("suggestions failed for %r", query)
         return []
