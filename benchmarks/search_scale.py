@@ -91,7 +91,7 @@ def child_build(content: Path, work: Path) -> dict[str, float]:
 
     t0 = time.perf_counter()
     lib = load_library([content], cache_file=ROOT / "build" / f"render-cache-{content.name}.pickle")
-    articles = lib.searchable()
+    articles = lib.indexable()
     load_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     SearchIndex(work / "ours").rebuild(articles)

@@ -6,7 +6,8 @@ language ``L`` finds the versions written in ``L`` and, for an article with no v
 visitor finds German articles, and English ones that were never translated.
 
 The sets are read once per index generation and language (a few postings lists and the
-slug column), then each search intersects or filters with a frozenset.
+slug column), then each search intersects or filters with a frozenset. An index without
+translations skips all of it (one document frequency read): nothing is ever left out.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class LanguageViews:
         with self._lock:
             if language in self._views:
                 return self._views[language]
+        if not reader.doc_frequency("original", "0"):
+            return None  # no translations: every document is an original with a unique slug
         own = self._docs(reader, "lang", language)
         originals = self._docs(reader, "original", "1")
         slugs = byte_values(reader, "slug") if reader.doc_count() else []
