@@ -752,3 +752,20 @@ def test_sync_keeps_one_document_per_language_version(tmp_path: Path) -> None:
     ix.delete("printing-paperjam")  # an article goes with all its translations
     assert len(ix) == 8
     ix.close()
+
+
+def test_cached_answers_only_what_this_generation_already_searched(tmp_path: Path) -> None:
+    ix = SearchIndex(tmp_path / "ix")
+    ix.rebuild(BASICS)
+    assert ix.cached("password") is None and ix.cached_answer("password") == (False, None)
+    found = ix.search("password", limit=2, language="en")
+    again = ix.cached("password", limit=2, language="en")
+    assert again is not None and slugs(again) == slugs(found) and again.total == found.total
+    assert ix.cached("password", limit=3) is None  # another page size: another search
+    answer = ix.answer("forgot password")
+    assert ix.cached_answer("forgot password") == (True, answer)
+    ix.update(art("new", "New article about passwords"))  # a commit: the caches are of the old generation
+    assert ix.cached("password", limit=2, language="en") is None
+    assert ix.cached_answer("forgot password") == (False, None)
+    assert ix.cached("") is not None and ix.cached("").total == 0  # nothing to search: no cache needed
+    ix.close()

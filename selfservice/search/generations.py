@@ -186,6 +186,12 @@ class Generations:
             self._current = fresh
             return fresh
 
+    def live(self) -> Generation | None:
+        """The opened generation if it is still the live one, else None; never opens one (a
+        read of ``CURRENT`` only), so it may be called on an event loop."""
+        gen = self._current
+        return gen if gen is not None and gen.signature == self.store.signature() else None
+
     def _open(self) -> Generation | None:
         last_error: Exception | None = None
         for _ in range(_OPEN_ATTEMPTS):

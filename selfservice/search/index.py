@@ -288,6 +288,35 @@ class SearchIndex:
         in it (:mod:`.languages`). When that finds nothing, the index's default language is
         searched instead (a visitor of the German site typing English words).
         """
+        found = self._search(q, limit, offset, category, tag, locale, manual, facets, language, peek=False)
+        assert found is not None  # only a peek misses
+        return found
+
+    def cached(
+        self,
+        q: str,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        category: str | None = None,
+        tag: str | None = None,
+        locale: str | None = None,
+        manual: str | None = None,
+        facets: bool = False,
+        language: str | None = None,
+    ) -> SearchResults | None:
+        """What :meth:`search` would answer when it is in the result cache, else None.
+
+        It never searches nor opens files (one read of the small ``CURRENT`` file checks that
+        the cache is fresh), so a view may call it on the event loop and send only misses to a
+        worker thread: handing a cached search to a thread cost more than the search.
+        """
+        return self._search(q, limit, offset, category, tag, locale, manual, facets, language, peek=True)
+
+    def _search(
+        self, q: str, limit: int, offset: int, category: str | None, tag: str | None, locale: str | None,
+        manual: str | None, facets: bool, language: str | None, *, peek: bool,
+    ) -> SearchResults | None:
         if limit < 0 or offset < 0:
             raise ValueError("limit and offset must not be negative")
         limit = min(limit, MAX_LIMIT)
@@ -300,9 +329,9 @@ class SearchIndex:
             elif parsed.text:
                 notes.append(NO_WORDS)  # "*", punctuation, emoji: nothing we could search for
             return SearchResults(parsed.text, 0, [], _message(notes), facets=Facets() if facets else None)
-        gen = self._generations.current()
+        gen = self._generations.live() if peek else self._generations.current()
         if gen is None:
-            return SearchResults(parsed.text, 0, [], _message(notes), facets=Facets() if facets else None)
+            return None if peek else SearchResults(parsed.text, 0, [], _message(notes), facets=Facets() if facets else None)
         filters = [
             (name, value)
             for name, value in (("category", category), ("tags", tag and tag.lower()), ("locale", locale),
@@ -312,7 +341,7 @@ class SearchIndex:
         lang = resolve_language(language) if language else self.language
         key = (parsed.text, limit, offset, tuple(filters), facets, lang)
         cached = gen.cached(key)
-        if cached is not None:
+        if cached is not None or peek:
             return cached
         checked = self._generations.checkout()
         if checked is None:
@@ -347,6 +376,18 @@ class SearchIndex:
         if found.ranked.complete:
             gen.remember(key, results)
         return results
+
+    def cached_answer(self, q: str, *, language: str | None = None) -> tuple[bool, Answer | None]:
+        """(known, answer): :meth:`answer`'s result when it is cached (``(False, None)`` when not);
+        like :meth:`cached`, safe on an event loop."""
+        parsed = parse_query(q or "", self.max_terms, self.max_length)
+        if not parsed.include:
+            return True, None
+        gen = self._generations.live()
+        if gen is None:
+            return False, None
+        known, answer = gen.cached_answer((parsed.text, resolve_language(language) if language else self.language))
+        return known, answer
 
     def facets(self, q: str, **filters: str | None) -> Facets:
         """Counts per category, tag and manual of every article matching ``q``."""

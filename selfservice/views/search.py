@@ -143,8 +143,10 @@ async def search_page(request: Request) -> Response:
     url = url_builder(request)
     if query:
         offset = (page_number - 1) * size
-        raw, found = await run_in_threadpool(_search_and_answer, state, query, size, offset, filters,
-                                             page_number == 1 and not active, request_locale(request))
+        ask = (state, query, size, offset, filters, page_number == 1 and not active, request_locale(request))
+        raw, found = _cached_search_and_answer(*ask)
+        if raw is None:  # not in the caches: off the event loop
+            raw, found = await run_in_threadpool(_search_and_answer, *ask)
         given = request.query_params.get("k", "")
         key = given if KEY_RE.fullmatch(given) else record_search(request, query, raw.total)
         results = _view(request, raw, request_locale(request), key, offset)
@@ -185,6 +187,17 @@ def _search_and_answer(state: Any, query: str, limit: int, offset: int, filters:
     generation): an answer does not follow filters."""
     raw = state.index.search(query, limit=limit, offset=offset, facets=True, language=language, **filters)
     return raw, state.index.answer(query, language=language) if with_answer and raw.total else None
+
+
+def _cached_search_and_answer(state: Any, query: str, limit: int, offset: int, filters: dict[str, str | None],
+                              with_answer: bool, language: str) -> tuple[SearchResults | None, Answer | None]:
+    """The same from the index's caches, on the event loop (a thread costs more than a cached
+    search); ``(None, None)`` unless both are cached."""
+    raw = state.index.cached(query, limit=limit, offset=offset, facets=True, language=language, **filters)
+    if raw is None or not (with_answer and raw.total):
+        return raw, None
+    known, found = state.index.cached_answer(query, language=language)
+    return (raw, found) if known else (None, None)
 
 
 def answer_view(request: Request, found: Answer, root: str) -> AnswerView | None:
