@@ -73,7 +73,9 @@ async def search(request: Request) -> Response:
         return _json(request, {**empty, "facets": {"category": [], "tag": [], "manual": []}} if with_facets else empty)
     options: dict[str, Any] = {"limit": limit, "offset": offset, "facets": with_facets,
                                "language": request_locale(request), **filters}
-    res = state.index.cached(q, **options) or await run_in_threadpool(partial(state.index.search, q, **options))
+    res = state.index.cached(q, **options)
+    if res is None:  # not in the cache: off the event loop
+        res = await run_in_threadpool(partial(state.index.search, q, **options))
     key = record_search(request, q, res.total) if offset == 0 else None
     lib = state.library
     click_url = f"{root}{request.scope['app'].url_path_for('search_click', key=key)}?" if key is not None else None

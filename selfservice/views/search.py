@@ -144,9 +144,11 @@ async def search_page(request: Request) -> Response:
     if query:
         offset = (page_number - 1) * size
         ask = (state, query, size, offset, filters, page_number == 1 and not active, request_locale(request))
-        raw, found = _cached_search_and_answer(*ask)
-        if raw is None:  # not in the caches: off the event loop
+        cached, found = _cached_search_and_answer(*ask)
+        if cached is None:  # not in the caches: off the event loop
             raw, found = await run_in_threadpool(_search_and_answer, *ask)
+        else:
+            raw = cached
         given = request.query_params.get("k", "")
         key = given if KEY_RE.fullmatch(given) else record_search(request, query, raw.total)
         results = _view(request, raw, request_locale(request), key, offset)
