@@ -174,7 +174,8 @@ class Library:
     def indexable(self) -> list[Article]:
         """What the search index holds: :meth:`searchable` and every translation (each
         language version is searched in its own language, see ``search/languages.py``)."""
-        return [*self.searchable(), *(a for by in self.translations.values() for a in by.values())]
+        published = self.translations.keys() & self.articles.keys()  # not of a draft
+        return [*self.searchable(), *(a for slug in sorted(published) for a in self.translations[slug].values())]
 
     def sorted_categories(self) -> list[Category]:
         return sorted(

@@ -769,3 +769,16 @@ def test_cached_answers_only_what_this_generation_already_searched(tmp_path: Pat
     assert ix.cached_answer("forgot password") == (False, None)
     assert ix.cached("") is not None and ix.cached("").total == 0  # nothing to search: no cache needed
     ix.close()
+
+
+def test_translations_of_unpublished_articles_are_not_indexed(tmp_path: Path) -> None:
+    from selfservice.content import load_library
+
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "secret.md").write_text("---\ntitle: Secret plans\ndraft: true\n---\nNot yet.\n", encoding="utf-8")
+    (content / "secret.de.md").write_text("---\ntitle: Geheime Pläne\n---\nNoch nicht.\n", encoding="utf-8")
+    (content / "open.md").write_text("---\ntitle: Open plans\n---\nNow.\n", encoding="utf-8")
+    (content / "open.de.md").write_text("---\ntitle: Offene Pläne\n---\nJetzt.\n", encoding="utf-8")
+    lib = load_library([content])
+    assert {(a.slug, a.locale) for a in lib.indexable()} == {("open", "en"), ("open", "de")}
