@@ -121,7 +121,7 @@ def create_portal(settings: Settings | None = None, /, **overrides: Any) -> Port
         max_terms=settings.max_query_terms,
         max_length=settings.max_query_length,
     )
-    index.sync(library.searchable())
+    index.sync(library.indexable())
     assets = StaticAssets(theme, settings.theme_variables, max_age=settings.static_max_age)
     env = build_environment(settings, theme)
     state = PortalState(settings, library, index, theme, assets, env)

@@ -131,7 +131,7 @@ def _index(args: argparse.Namespace) -> int:
         task = progress.add_task("Loading articles", total=None)
         lib = load_library(args.dirs)
         progress.update(task, total=1, completed=1)
-        docs = lib.searchable()
+        docs = lib.indexable()
         task = progress.add_task("Indexing", total=len(docs))
 
         def step(done: int, total: int) -> None:

@@ -12,9 +12,10 @@ HTML is served under whatever prefix the host mounts the portal at.
 
 Translations follow a file naming rule: ``refunds.de.md`` next to ``refunds.md`` is the German
 version of that article. It shares the original's slug and URL, takes its locale from the
-file name, and lives in :attr:`Library.translations`, not in ``articles``: lists, search and
-the sitemap show the originals, and the views swap in the visitor's language with
-:meth:`Library.localized` (docs/i18n.md).
+file name, and lives in :attr:`Library.translations`, not in ``articles``: lists and the
+sitemap show the originals, and the views swap in the visitor's language with
+:meth:`Library.localized` (docs/i18n.md). Search indexes every version
+(:meth:`Library.indexable`), each in its own language.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ class Article:
     extra: dict[str, object] = field(default_factory=dict)
     links: tuple[tuple[str, int], ...] = ()  # (target as written, line in the file) for `check`
     url_path: str = ""  # where it is served under the mount: /a/<slug> or /m/<id>/<version>/<chapter>
+    translation: bool = False  # a ``<stem>.<locale>.md`` version of another article (Library.translations)
 
 
 @dataclass(slots=True)
@@ -168,6 +170,12 @@ class Library:
 
     def searchable(self) -> list[Article]:
         return [*self.articles.values(), *self.chapters.values()]
+
+    def indexable(self) -> list[Article]:
+        """What the search index holds: :meth:`searchable` and every translation (each
+        language version is searched in its own language, see ``search/languages.py``)."""
+        published = self.translations.keys() & self.articles.keys()  # not of a draft
+        return [*self.searchable(), *(a for slug in sorted(published) for a in self.translations[slug].values())]
 
     def sorted_categories(self) -> list[Category]:
         return sorted(
@@ -628,5 +636,6 @@ def _build(
         links=tuple((target, line + d.body_line - 1) for target, line in rendered.links),
         url_path=d.url_path,
         manual=d.manual.key if d.manual else None,
+        translation=d.locale is not None,
     )
     return article, tuple(resolved.items())

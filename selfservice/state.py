@@ -150,7 +150,7 @@ class PortalState:
         changed |= {s for (s, lang), a in new_tr.items() if old_tr.get((s, lang)) is not a}
         changed |= {s for (s, lang) in old_tr.keys() - new_tr.keys()}
         if changed or removed or new.categories.keys() != old.categories.keys():
-            self.index.sync(new_docs.values())
+            self.index.sync(new.indexable())
             self.library = new
             self.generation += 1
             self.cache.clear()

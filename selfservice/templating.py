@@ -175,6 +175,13 @@ def format_number(value: object, locale: str = "en") -> str:
     """A number for people in ``locale``: 12345.5 → "12,345.5" (``en``), "12.345,5" (``de``)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
+    if isinstance(value, int):  # counts on every search page: Babel's formatting is slow, ints repeat
+        return _format_int(value, locale)
+    return str(format_decimal(value, locale=_babel_locale(locale)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _format_int(value: int, locale: str) -> str:
     return str(format_decimal(value, locale=_babel_locale(locale)))
 
 

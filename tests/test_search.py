@@ -28,6 +28,7 @@ from selfservice.search import (
     SearchIndex,
     SearchResults,
     Suggestion,
+    SyncStats,
     Weights,
     Word,
     load_synonyms,
@@ -158,7 +159,7 @@ def test_synonyms(tmp_path: Path) -> None:
 
 def test_other_language_stems_and_folds_accents(tmp_path: Path) -> None:
     ix = SearchIndex(tmp_path / "ix", language="es")
-    ix.rebuild([art("clave", "Cambiar la contraseña", "Puede cambiar sus contraseñas en Ajustes.")])
+    ix.rebuild([art("clave", "Cambiar la contraseña", "Puede cambiar sus contraseñas en Ajustes.", locale="es")])
     assert slugs(ix.search("contraseñas")) == ["clave"]
     assert slugs(ix.search("contrasena")) == ["clave"]
 
@@ -660,3 +661,124 @@ def test_snippets_are_made_on_first_use() -> None:
     assert made == []
     assert hit.snippet == "<mark>x</mark>" and hit.snippet == "<mark>x</mark>" and made == [1]
     assert hit == SearchHit("s", "T", "", "c", 1.0, "<mark>x</mark>")
+
+
+# -- per-language search (GNOME Help sample in tests/corpora/gnome-help, CC BY-SA 3.0) ---------
+
+GNOME = Path(__file__).parent / "corpora" / "gnome-help"
+
+
+@pytest.fixture(scope="module")
+def multilingual(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchIndex]:
+    from selfservice.content import load_library
+
+    lib = load_library([GNOME])
+    assert set(lib.translations["printing-paperjam"]) == {"de", "es", "fr"}
+    assert "color-calibrationtargets" not in lib.translations
+    ix = SearchIndex(tmp_path_factory.mktemp("ml") / "index")
+    ix.rebuild(lib.indexable())
+    yield ix
+    ix.close()
+
+
+def titles(results: SearchResults) -> list[str]:
+    return [h.title for h in results.hits]
+
+
+def test_each_language_version_is_searched_with_its_own_analyzer(multilingual: SearchIndex) -> None:
+    ix = multilingual
+    assert len(ix) == 13  # 4 originals + 3 × 3 translations
+    # Inflected forms the texts do not contain: found only through that language's stemmer.
+    found = ix.search("Sicherungen wiederherstellen", language="de")
+    assert slugs(found) == ["backup-restore"] and titles(found) == ["Eine Sicherung wiederherstellen"]
+    assert titles(ix.search("Papierstaus", language="de")) == ["Einen Papierstau beheben"]
+    assert slugs(ix.search("atascos", language="es")) == ["printing-paperjam"]
+    assert titles(ix.search("bourrages", language="fr")) == ["Résolution d’un problème de bourrage du papier"]
+    # The English site (the index's default) finds English versions only, with English stems.
+    assert slugs(ix.search("Sicherungen")) == []
+    assert titles(ix.search("jammed printers")) == ["Clearing a paper jam"]
+    assert ix.search("jammed printers").hits[0].snippet.count("<mark>") >= 1
+
+
+def test_a_language_falls_back_to_originals_it_has_no_version_of(multilingual: SearchIndex) -> None:
+    ix = multilingual
+    # No German version: the English original is found on the German site ...
+    assert titles(ix.search("calibration targets", language="de")) == ["Which target types are supported?"]
+    # ... but an article that has a German version is only found in German there.
+    for q in ("Drucker", "Maus", "Taste", "Papier"):
+        found = ix.search(q, language="de")
+        assert found.hits, q
+        for hit in found.hits:
+            assert hit.title in {"Einen Papierstau beheben", "Die Maus mit der linken Hand verwenden"}, (q, hit.title)
+    # de_CH searches German.
+    assert slugs(ix.search("Papierstaus", language="de_CH")) == ["printing-paperjam"]
+
+
+def test_a_default_language_query_on_another_site_falls_back_to_the_default_language(multilingual: SearchIndex) -> None:
+    ix = multilingual
+    # English words on the German site: nothing German matches, so the English articles are searched.
+    found = ix.search("backup restore lost files", language="de")
+    assert slugs(found)[:1] == ["backup-restore"]
+    assert ix.search("backup restore lost files").hits[0].slug == "backup-restore"
+    # A German query on the English site finds nothing English, and does not fall back.
+    assert slugs(ix.search("Papierstaus")) == []
+
+
+def test_suggestions_are_titles_in_the_language(multilingual: SearchIndex) -> None:
+    ix = multilingual
+    assert [s.title for s in ix.suggest("Papiers", language="de")] == ["Einen Papierstau beheben"]
+    assert [s.title for s in ix.suggest("atasco", language="es")] == ["Arreglar un atasco de papel"]
+    assert [s.title for s in ix.suggest("clearing")] == ["Clearing a paper jam"]
+    assert ix.suggest("clearing", language="de") == []  # the article has a German title there
+    assert [s.title for s in ix.suggest("which target", language="de")] == ["Which target types are supported?"]
+
+
+def test_sync_keeps_one_document_per_language_version(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from selfservice.content import load_library
+
+    lib = load_library([GNOME])
+    ix = SearchIndex(tmp_path / "ix")
+    ix.sync(lib.indexable())
+    german = lib.translations["backup-restore"]["de"]
+    others = [a for a in lib.indexable() if a is not german]
+    changed = replace(german, title="Eine Datensicherung zurückspielen")
+    assert ix.sync([*others, changed]) == SyncStats(updated=1, unchanged=12)
+    assert titles(ix.search("zurückspielen", language="de")) == ["Eine Datensicherung zurückspielen"]
+    assert ix.sync(others) == SyncStats(deleted=1, unchanged=12)
+    # Without its German version, the English original is what the German site finds.
+    assert titles(ix.search("backup", language="de")) == ["Restore a backup"]
+    ix.delete("printing-paperjam")  # an article goes with all its translations
+    assert len(ix) == 8
+    ix.close()
+
+
+def test_cached_answers_only_what_this_generation_already_searched(tmp_path: Path) -> None:
+    ix = SearchIndex(tmp_path / "ix")
+    ix.rebuild(BASICS)
+    assert ix.cached("password") is None and ix.cached_answer("password") == (False, None)
+    found = ix.search("password", limit=2, language="en")
+    again = ix.cached("password", limit=2, language="en")
+    assert again is not None and slugs(again) == slugs(found) and again.total == found.total
+    assert ix.cached("password", limit=3) is None  # another page size: another search
+    answer = ix.answer("forgot password")
+    assert ix.cached_answer("forgot password") == (True, answer)
+    ix.update(art("new", "New article about passwords"))  # a commit: the caches are of the old generation
+    assert ix.cached("password", limit=2, language="en") is None
+    assert ix.cached_answer("forgot password") == (False, None)
+    assert ix.cached("") is not None and ix.cached("").total == 0  # nothing to search: no cache needed
+    ix.close()
+
+
+def test_translations_of_unpublished_articles_are_not_indexed(tmp_path: Path) -> None:
+    from selfservice.content import load_library
+
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "secret.md").write_text("---\ntitle: Secret plans\ndraft: true\n---\nNot yet.\n", encoding="utf-8")
+    (content / "secret.de.md").write_text("---\ntitle: Geheime Pläne\n---\nNoch nicht.\n", encoding="utf-8")
+    (content / "open.md").write_text("---\ntitle: Open plans\n---\nNow.\n", encoding="utf-8")
+    (content / "open.de.md").write_text("---\ntitle: Offene Pläne\n---\nJetzt.\n", encoding="utf-8")
+    lib = load_library([content])
+    assert {(a.slug, a.locale) for a in lib.indexable()} == {("open", "en"), ("open", "de")}

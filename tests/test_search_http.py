@@ -254,3 +254,44 @@ def test_a_mounted_portal_records_searches_without_a_lifespan(tmp_path: Path) ->
         recorded = events(client, portal)
     assert [e["query_norm"] for e in recorded] == ["refund", "password reset"]
     assert all(e["result_count"] > 0 for e in recorded)
+
+
+# -- per-language search over HTTP (GNOME Help sample, tests/corpora/gnome-help) ----------------
+
+
+@pytest.fixture
+def multilingual(tmp_path: Path) -> Iterator[TestClient]:
+    portal = portal_for(tmp_path, {}, content_dirs=[Path(__file__).parent / "corpora" / "gnome-help"],
+                        locales=["en", "de"])  # the portal's interface speaks these two
+    with TestClient(portal) as client:
+        settled(client, portal)
+        yield client
+
+
+def test_search_page_and_api_search_in_the_request_language(multilingual: TestClient) -> None:
+    client = multilingual
+    # "Sicherungen" (plural) is in no article: only the German stemmer finds "Sicherung".
+    data = client.get("/api/search", params={"q": "Sicherungen wiederherstellen", "lang": "de"}).json()
+    assert [(r["slug"], r["title"]) for r in data["results"]] == [("backup-restore", "Eine Sicherung wiederherstellen")]
+    assert client.get("/api/search", params={"q": "Sicherungen", "lang": "en"}).json()["total"] == 0
+    page = client.get("/search", params={"q": "Papierstaus", "lang": "de"}).text
+    assert '<h2 class="ss-result__title"><a href="/a/printing-paperjam"' in page
+    assert "Einen Papierstau beheben" in page and "Clearing a paper jam" not in page
+    # English words on the German site: the English article, shown with its German title.
+    page = client.get("/search", params={"q": "backup restore lost files", "lang": "de"}).text
+    assert 'href="/a/backup-restore"' in page and "Eine Sicherung wiederherstellen" in page
+    # An untranslated article is found on the German site, in English.
+    data = client.get("/api/search", params={"q": "calibration targets", "lang": "de"}).json()
+    assert [r["title"] for r in data["results"]] == ["Which target types are supported?"]
+
+
+def test_autocomplete_offers_titles_in_the_request_language(multilingual: TestClient) -> None:
+    client = multilingual
+
+    def offered(q: str, lang: str) -> list[str]:
+        return [s["title"] for s in client.get("/api/suggest", params={"q": q, "lang": lang}).json()["suggestions"]]
+
+    assert offered("Papiers", "de") == ["Einen Papierstau beheben"]
+    assert offered("Maus", "de") == ["Die Maus mit der linken Hand verwenden"]
+    assert offered("mouse", "en") == ["Use your mouse left-handed"]
+    assert offered("mouse", "de") == []

@@ -4,6 +4,8 @@ Only this package imports whoosh. The pieces, each in its own module:
 
 - :mod:`.grammar` — the customer query language (words, "phrases", -exclude, OR, prefix*);
 - :mod:`.schema` — fields and per-language analyzers (stop words, stemming);
+- :mod:`.languages` — which documents a search in one language may find (its own language
+  versions, and originals that have none in it);
 - :mod:`.query` — grammar → bounded plans with synonyms (and the synonyms file format);
 - :mod:`.spelling` — typo corrections and "did you mean";
 - :mod:`.ranking` — BM25F and the second pass (title coverage, same-title spreading);

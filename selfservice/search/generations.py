@@ -7,7 +7,7 @@ searches in a thread pool), so each query checks one out of a small pool and ret
 Freshness costs one small read of ``CURRENT`` per query (see :mod:`.storage`): when it
 changes — a commit by this process or any other — the next query opens the new generation;
 searchers of the old one are closed as they come back. Results are cached per generation, so
-a commit invalidates them all at once; so are the ranker's term scores, the title index of
+a commit invalidates them all at once (direct answers too); so are the ranker's term scores, the title index of
 suggestions, the spelling vocabulary and the facet sets, each built on first use.
 
 Every commit makes a new folder (:mod:`.storage`), and folders two commits old are removed:
@@ -31,6 +31,7 @@ from whoosh.searching import Searcher
 
 from ..errors import SearchError
 from .facets import FacetIndex
+from .languages import LanguageViews
 from .postings import open_files
 from .ranking import Ranker, Weights
 from .results import SearchResults
@@ -63,9 +64,11 @@ class Generation:
         self.vocabulary = VocabularyCache()
         self.titles = TitleIndexCache()
         self.facets = FacetIndex(self.ranker.postings)
+        self.languages = LanguageViews(self.ranker.postings)
         self._idle: list[Searcher] = []
         self._columns: WeakKeyDictionary[Searcher, dict[str, Any]] = WeakKeyDictionary()
         self._cache: OrderedDict[Hashable, SearchResults] = OrderedDict()
+        self._answers: OrderedDict[Hashable, Any] = OrderedDict()  # key → Answer or None
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
@@ -109,6 +112,7 @@ class Generation:
             self.retired = True
             idle, self._idle = self._idle, []
             self._cache.clear()
+            self._answers.clear()
         for s in idle:
             s.close()
 
@@ -119,6 +123,24 @@ class Generation:
                 return None
             self._cache.move_to_end(key)
         return replace(hit, hits=list(hit.hits))  # callers may mutate their list
+
+    def cached_answer(self, key: Hashable) -> tuple[bool, Any]:
+        """(found, answer): answers (``None`` included: "not sure") are cached like results."""
+        with self._lock:
+            if key not in self._answers:
+                return False, None
+            self._answers.move_to_end(key)
+            return True, self._answers[key]
+
+    def remember_answer(self, key: Hashable, answer: Any) -> None:
+        if self._cache_size <= 0:
+            return
+        with self._lock:
+            if self.retired:
+                return
+            self._answers[key] = answer
+            while len(self._answers) > self._cache_size:
+                self._answers.popitem(last=False)
 
     def remember(self, key: Hashable, results: SearchResults) -> None:
         if self._cache_size <= 0:
@@ -163,6 +185,12 @@ class Generations:
                 gen.retire()
             self._current = fresh
             return fresh
+
+    def live(self) -> Generation | None:
+        """The opened generation if it is still the live one, else None; never opens one (a
+        read of ``CURRENT`` only), so it may be called on an event loop."""
+        gen = self._current
+        return gen if gen is not None and gen.signature == self.store.signature() else None
 
     def _open(self) -> Generation | None:
         last_error: Exception | None = None

@@ -47,7 +47,9 @@ from .facets import FACET_FIELDS
 from .query import Plan, PlanBuilder, normalize_synonyms
 from .ranking import Ranked, Weights
 from .results import FacetCount, Facets, SearchHit, SearchResults, SyncStats
-from .schema import SCHEMA_VERSION, Analyzer, Shown, body_text, build_schema, document, resolve_language, stamp
+from .schema import (
+    SCHEMA_VERSION, Analyzers, Shown, body_text, build_schema, doc_key, document, resolve_language, stamp,
+)
 from .snippets import Snippeter
 from .spelling import MAX_WORDS, Speller, suggestion_text
 from .storage import IndexStore
@@ -94,8 +96,9 @@ class SearchIndex:
         self._generations = Generations(self._store, self.language, cache_size, weights)
         # An index dropped without close() still closes its files (whoosh keeps some open).
         weakref.finalize(self, self._generations.close)
-        self._analyzer = Analyzer(self.language)
-        self._snippet = Snippeter(self._analyzer.term)
+        self._analyzers = Analyzers(self.language)
+        self._analyzer = self._analyzers.default
+        self._snippeters: dict[str, Snippeter] = {}
 
     # -- lifecycle ----------------------------------------------------------------------------
     def close(self) -> None:
@@ -128,7 +131,7 @@ class SearchIndex:
         """Index ``articles`` afresh into a new folder, then switch to it atomically.
 
         If building fails (or the process dies) the old index stays live. When two articles
-        share a slug the first one wins.
+        share a slug (and, for translations, a locale) the first one wins.
         """
         items = articles if isinstance(articles, Sized) else list(articles)
         total = len(items)
@@ -144,9 +147,10 @@ class SearchIndex:
                     seen: set[str] = set()
                     done = 0
                     for article in items:
-                        if article.slug not in seen:
-                            seen.add(article.slug)
-                            writer.add_document(**document(article, self._analyzer))
+                        key = doc_key(article)
+                        if key not in seen:
+                            seen.add(key)
+                            writer.add_document(**self._document(article))
                         done += 1
                         if progress is not None and (done % step == 0 or done == total):
                             progress(done, total)
@@ -168,7 +172,7 @@ class SearchIndex:
 
         Without an index (or with one from another schema version or language) this rebuilds.
         """
-        wanted = {a.slug: a for a in articles}
+        wanted = {doc_key(a): a for a in articles}
         plan = self._plan(wanted)
         if plan is None:
             self.rebuild(list(wanted.values()))
@@ -194,10 +198,10 @@ class SearchIndex:
         """Add or replace one article."""
         self._ensure_index()
         with self._store.write_lock():
-            self._write(lambda w: w.update_document(**document(article, self._analyzer)))
+            self._write(lambda w: w.update_document(**self._document(article)))
 
     def delete(self, slug: str) -> None:
-        """Remove one article (nothing happens if it is not indexed)."""
+        """Remove one article with its translations (nothing happens if it is not indexed)."""
         if not self.exists:
             return
         with self._store.write_lock():
@@ -217,10 +221,10 @@ class SearchIndex:
             reader = searcher.reader()
             indexed: dict[str, bytes] = {}
             if reader.doc_count():
-                slugs = reader.column_reader("slug")
+                keys = reader.column_reader("key")
                 stamps = reader.column_reader("stamp")
                 for docnum in reader.all_doc_ids():
-                    indexed[slugs[docnum]] = stamps[docnum]
+                    indexed[keys[docnum]] = stamps[docnum]
         finally:
             gen.checkin(searcher)
         add = [a for s, a in wanted.items() if s not in indexed]
@@ -274,11 +278,45 @@ class SearchIndex:
         locale: str | None = None,
         manual: str | None = None,
         facets: bool = False,
+        language: str | None = None,
     ) -> SearchResults:
         """One page of articles matching ``q`` (customer text, any text), best first.
 
         With ``facets``, the results also count every match per category, tag and manual.
+        ``language`` is the reader's (default: the index's): ``q`` is analyzed as that
+        language, and articles in it are found, or their originals where they have no version
+        in it (:mod:`.languages`). When that finds nothing, the index's default language is
+        searched instead (a visitor of the German site typing English words).
         """
+        found = self._search(q, limit, offset, category, tag, locale, manual, facets, language, peek=False)
+        assert found is not None  # only a peek misses
+        return found
+
+    def cached(
+        self,
+        q: str,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        category: str | None = None,
+        tag: str | None = None,
+        locale: str | None = None,
+        manual: str | None = None,
+        facets: bool = False,
+        language: str | None = None,
+    ) -> SearchResults | None:
+        """What :meth:`search` would answer when it is in the result cache, else None.
+
+        It never searches nor opens files (one read of the small ``CURRENT`` file checks that
+        the cache is fresh), so a view may call it on the event loop and send only misses to a
+        worker thread: handing a cached search to a thread cost more than the search.
+        """
+        return self._search(q, limit, offset, category, tag, locale, manual, facets, language, peek=True)
+
+    def _search(
+        self, q: str, limit: int, offset: int, category: str | None, tag: str | None, locale: str | None,
+        manual: str | None, facets: bool, language: str | None, *, peek: bool,
+    ) -> SearchResults | None:
         if limit < 0 or offset < 0:
             raise ValueError("limit and offset must not be negative")
         limit = min(limit, MAX_LIMIT)
@@ -291,18 +329,19 @@ class SearchIndex:
             elif parsed.text:
                 notes.append(NO_WORDS)  # "*", punctuation, emoji: nothing we could search for
             return SearchResults(parsed.text, 0, [], _message(notes), facets=Facets() if facets else None)
-        gen = self._generations.current()
+        gen = self._generations.live() if peek else self._generations.current()
         if gen is None:
-            return SearchResults(parsed.text, 0, [], _message(notes), facets=Facets() if facets else None)
+            return None if peek else SearchResults(parsed.text, 0, [], _message(notes), facets=Facets() if facets else None)
         filters = [
             (name, value)
             for name, value in (("category", category), ("tags", tag and tag.lower()), ("locale", locale),
                                 ("manual", manual))
             if value
         ]  # fmt: skip
-        key = (parsed.text, limit, offset, tuple(filters), facets)
+        lang = resolve_language(language) if language else self.language
+        key = (parsed.text, limit, offset, tuple(filters), facets, lang)
         cached = gen.cached(key)
-        if cached is not None:
+        if cached is not None or peek:
             return cached
         checked = self._generations.checkout()
         if checked is None:
@@ -310,14 +349,17 @@ class SearchIndex:
         gen, searcher = checked
         try:
             reader = searcher.reader()
-            found = self._find(gen, searcher, parsed, notes, offset + limit, filters, deadline)
+            found = self._find(gen, searcher, parsed, notes, offset + limit, filters, deadline, lang)
+            if not found.ranked.total and lang != self.language and found.ranked.complete:
+                found = self._find(gen, searcher, parsed, notes, offset + limit, filters, deadline, self.language)
             hits = []
             page = found.ranked.top[offset:]
             texts = gen.column(searcher, "text") if page else None
             for docnum, score in page:
                 stored = reader.stored_fields(docnum)
                 shown = Shown(stored["shown"])
-                snippet = partial(self._make_snippet, texts[docnum], found.plan.highlight)  # type: ignore[index]
+                snippet = partial(self._make_snippet, texts[docnum], found.plan.highlight,  # type: ignore[index]
+                                  shown.lang)
                 hits.append(SearchHit(stored["slug"], shown.title, shown.summary, shown.category, score, snippet))
             counted = None
             if facets:
@@ -335,26 +377,46 @@ class SearchIndex:
             gen.remember(key, results)
         return results
 
+    def cached_answer(self, q: str, *, language: str | None = None) -> tuple[bool, Answer | None]:
+        """(known, answer): :meth:`answer`'s result when it is cached (``(False, None)`` when not);
+        like :meth:`cached`, safe on an event loop."""
+        parsed = parse_query(q or "", self.max_terms, self.max_length)
+        if not parsed.include:
+            return True, None
+        gen = self._generations.live()
+        if gen is None:
+            return False, None
+        known, answer = gen.cached_answer((parsed.text, resolve_language(language) if language else self.language))
+        return known, answer
+
     def facets(self, q: str, **filters: str | None) -> Facets:
         """Counts per category, tag and manual of every article matching ``q``."""
         return self.search(q, limit=0, facets=True, **filters).facets or Facets()  # type: ignore[arg-type]
 
-    def answer(self, q: str) -> Answer | None:
-        """The passage that answers ``q``, or None when not confident (see :mod:`.answers`)."""
+    def answer(self, q: str, *, language: str | None = None) -> Answer | None:
+        """The passage that answers ``q``, or None when not confident (see :mod:`.answers`).
+
+        ``language`` as for :meth:`search` (without falling back to the default language)."""
         parsed = parse_query(q or "", self.max_terms, self.max_length)
         checked = self._generations.checkout() if parsed.include else None
         if checked is None:
             return None
         gen, searcher = checked
-        deadline = time.perf_counter() + self.time_limit
+        lang = resolve_language(language) if language else self.language
+        key = (parsed.text, lang)
         try:
+            known, cached = gen.cached_answer(key)
+            if known:
+                return cached
+            deadline = time.perf_counter() + self.time_limit
             reader = searcher.reader()
-            found = self._find(gen, searcher, parsed, [], 2, [], deadline)
+            found = self._find(gen, searcher, parsed, [], 2, [], deadline, lang)
             top = found.ranked.top
-            if not top or not found.ranked.complete:
-                return None
-            margin = top[0][1] / top[1][1] if len(top) > 1 and top[1][1] > 0 else math.inf
+            if not found.ranked.complete:
+                return None  # not remembered: with more time there may be an answer
+            margin = 0.0 if not top else top[0][1] / top[1][1] if len(top) > 1 and top[1][1] > 0 else math.inf
             if margin < MARGIN:
+                gen.remember_answer(key, None)
                 return None
             terms = {t: gen.ranker.term(reader, t).idf for c in found.plan.clauses for t in c.options[0].terms}
             stored = reader.stored_fields(top[0][0])
@@ -362,26 +424,31 @@ class SearchIndex:
         finally:
             gen.checkin(searcher)
         shown = Shown(stored["shown"])
-        best = best_passage(terms, shown.title, body_text(packed), shown.toc, self._analyzer.terms)
-        if best is None:
-            return None
-        section, text, coverage = best
-        return Answer(stored["slug"], shown.title, section.heading, section.anchor, text, coverage, margin)
+        best = best_passage(terms, shown.title, body_text(packed), shown.toc, self._analyzers(shown.lang).terms)
+        answer = None
+        if best is not None:
+            section, text, coverage = best
+            answer = Answer(stored["slug"], shown.title, section.heading, section.anchor, text, coverage, margin)
+        gen.remember_answer(key, answer)
+        return answer
 
-    def suggest(self, prefix: str, limit: int = 8) -> list[Suggestion]:
-        """Titles to offer while ``prefix`` is being typed (see :mod:`.suggest`)."""
+    def suggest(self, prefix: str, limit: int = 8, *, language: str | None = None) -> list[Suggestion]:
+        """Titles to offer while ``prefix`` is being typed (see :mod:`.suggest`), in ``language``
+        (default: the index's; originals where an article has no version in it)."""
         checked = self._generations.checkout() if limit > 0 else None
         if checked is None:
             return []
         gen, searcher = checked
+        lang = resolve_language(language) if language else self.language
         try:
-            titles = gen.titles.get(searcher.reader())
+            reader = searcher.reader()
+            titles = gen.titles.get(reader, lang, gen.languages.allowed(reader, lang))
         finally:
             gen.checkin(searcher)
         return titles.suggest(prefix, limit)
 
-    def _make_snippet(self, packed: bytes, terms: set[str]) -> str:
-        return self._snippet(body_text(packed), terms)
+    def _make_snippet(self, packed: bytes, terms: set[str], language: str) -> str:
+        return self._snippeter(language)(body_text(packed), terms)
 
     def _find(
         self,
@@ -392,12 +459,15 @@ class SearchIndex:
         k: int,
         filters: list[tuple[str, str]],
         deadline: float,
+        language: str,
     ) -> _Found:
-        """Plan (with typo corrections for words found nowhere), then rank the best ``k``."""
+        """Plan (with typo corrections for words found nowhere), then rank the best ``k``
+        among the documents a search in ``language`` may find."""
         reader = searcher.reader()
         ranker = gen.ranker
         builder = PlanBuilder(
-            reader, self._analyzer, synonyms=self.synonyms, exists=lambda t: len(ranker.term(reader, t)) > 0
+            reader, self._analyzers(language), synonyms=self.synonyms, exists=lambda t: len(ranker.term(reader, t)) > 0,
+            alternatives=(self._analyzer,),
         )
         plan = builder.build(parsed)
         corrections: dict[str, list[str]] = {}
@@ -414,6 +484,9 @@ class SearchIndex:
         if not plan:
             return _Found(plan, Ranked({}, [], True), suggestion)
         allowed = gen.ranker.allowed(reader, filters)
+        in_language = gen.languages.allowed(reader, language)
+        if in_language is not None:
+            allowed = in_language if allowed is None else allowed & in_language
         ranked = gen.ranker.rank(searcher, plan, allowed, deadline, k)
         if not ranked.complete:
             notes.append(TOO_SLOW)
@@ -421,11 +494,20 @@ class SearchIndex:
 
     def _apply(self, writer: IndexWriter, add: list[Article], change: list[Article], remove: list[str]) -> None:
         for article in add:
-            writer.add_document(**document(article, self._analyzer))
+            writer.add_document(**self._document(article))
         for article in change:
-            writer.update_document(**document(article, self._analyzer))
-        for slug in remove:
-            writer.delete_by_term("slug", slug)
+            writer.update_document(**self._document(article))
+        for key in remove:
+            writer.delete_by_term("key", key)
+
+    def _document(self, article: Article) -> dict[str, object]:
+        return document(article, self._analyzers(article.locale))
+
+    def _snippeter(self, language: str) -> Snippeter:
+        found = self._snippeters.get(language)
+        if found is None:
+            found = self._snippeters.setdefault(language, Snippeter(self._analyzers(language).term))
+        return found
 
 
 class _Found(NamedTuple):

@@ -87,6 +87,12 @@ def length_bytes(reader: IndexReader, name: str) -> bytes:
     parts = []
     for leaf, _ in reader.leaf_readers():
         count = leaf.doc_count_all()
+        perdoc = getattr(leaf, "_perdoc", None)
+        if perdoc is not None and not perdoc.has_column(f"_{name}_len"):
+            # No document of the segment has the field (articles without keywords, say): all
+            # zero, which is what whoosh answers too, after a file lookup per document.
+            parts.append(bytes(count))
+            continue
         column = _raw_column(leaf, f"_{name}_len", LENGTHS_COLUMN)
         if column is not None and getattr(column, "_fixedlen", None) == 1 and hasattr(column, "_count"):
             data = column._dbfile.get(column._basepos, min(count, column._count))

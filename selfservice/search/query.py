@@ -119,8 +119,12 @@ class PlanBuilder:
         synonyms: Mapping[str, tuple[str, ...]] | None = None,
         max_expansions: int = MAX_EXPANSIONS,
         exists: Callable[[str], bool] | None = None,
+        alternatives: Sequence[Analyzer] = (),
     ) -> None:
         self.reader = reader
+        # Other languages' analyses of each word, as options of its clause: a search in German
+        # also finds the English originals that have no German version (:mod:`.languages`).
+        self.alternatives = tuple(a for a in alternatives if a.language != analyzer.language)
         if exists is not None:
             self.exists = exists  # type: ignore[method-assign,assignment]
         self.analyzer = analyzer
@@ -153,11 +157,22 @@ class PlanBuilder:
         if terms:
             plan.highlight.update(terms)
             clause.options.append(Option(terms, weight))
+            self._alternatives(text, weight, plan, clause)
+
+    def _alternatives(self, text: str, weight: float, plan: Plan, clause: ClausePlan) -> None:
+        for other in self.alternatives:
+            terms = tuple(other.terms(text))
+            if terms:
+                plan.highlight.update(terms)
+                clause.options.append(Option(terms, weight))
 
     def _word(self, word: Word, plan: Plan, clause: ClausePlan, corrections: Mapping[str, Sequence[str]]) -> None:
         lowered = word.text.lower()
         if word.prefix:
-            expanded = dict.fromkeys(t for w in self.prefix_words(lowered) if (t := self.analyzer.term(w)) is not None)
+            words = self.prefix_words(lowered)
+            expanded = dict.fromkeys(t for w in words if (t := self.analyzer.term(w)) is not None)
+            for other in self.alternatives:
+                expanded.update(dict.fromkeys(t for w in words if (t := other.term(w)) is not None))
             exact = self.analyzer.term(lowered)
             for t in expanded:
                 clause.options.append(Option((t,), 1.0 if t == exact else PREFIX_WEIGHT))
@@ -168,6 +183,7 @@ class PlanBuilder:
             return  # a stop word
         plan.highlight.update(terms)
         clause.options.append(Option(terms))
+        self._alternatives(word.text, 1.0, plan, clause)
         if not all(self.exists(t) for t in terms):
             plan.unknown.append(lowered)
         for alt in self.synonyms.get(lowered, ()):

@@ -12,6 +12,11 @@ tokenizing and lowercasing are single C-level calls and the per-word work (stop 
 fold) is cached per distinct word, so whoosh receives ready-made term lists (its documented
 way to index pre-analyzed text).
 
+Every language version of an article is a document of its own (``key``: the slug, plus
+``.<locale>`` for a translation), analyzed with its own language's :class:`Analyzer`; ``lang``
+is that language and ``original`` marks the version that is not a translation, so a search in
+one language can fall back to originals that have no version in it (:mod:`.languages`).
+
 Fields: scored text in ``title``, ``keywords`` (front matter keywords + aliases), ``headings``,
 ``summary`` and ``body``; ``body`` keeps frequencies only, so scoring reads small postings, and
 ``passage`` keeps the body's positions for phrases. ``spell`` holds each article's distinct
@@ -44,9 +49,11 @@ __all__ = [
     "PHRASE_FIELDS",
     "SNIPPET_SOURCE_CHARS",
     "Analyzer",
+    "Analyzers",
     "Shown",
     "body_text",
     "build_schema",
+    "doc_key",
     "document",
     "resolve_language",
     "stamp",
@@ -54,7 +61,7 @@ __all__ = [
 ]
 
 #: Bump when the schema or the analysis changes: older indexes are then rebuilt by ``sync``.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: The scored text fields, each searched for every query word.
 SEARCH_FIELDS = ("title", "keywords", "headings", "summary", "body")
 #: Fields with positions, where phrases are looked for (``passage`` is the body's).
@@ -112,11 +119,29 @@ class Analyzer:
         return sorted({w for w in WORD_RE.findall(text.lower()) if 1 < len(w) <= _MAX_WORD and w not in stops})
 
 
+class Analyzers:
+    """One :class:`Analyzer` per language, made on first use; ``None`` is the index's default."""
+
+    def __init__(self, default: str) -> None:
+        self.default = Analyzer(default)
+        self._made = {self.default.language: self.default}
+
+    def __call__(self, language: str | None) -> Analyzer:
+        code = resolve_language(language) if language else self.default.language
+        found = self._made.get(code)
+        if found is None:
+            found = self._made.setdefault(code, Analyzer(code))  # two threads: one wins, same result
+        return found
+
+
 def build_schema() -> fields.Schema:
     """The fields. Values are pre-analyzed term lists, so the analyzer here only splits spaces."""
     split = SpaceSeparatedTokenizer()
     return fields.Schema(
-        slug=fields.ID(stored=True, unique=True, sortable=True),
+        key=fields.ID(unique=True, sortable=True),  # doc_key(): one document per language version
+        slug=fields.ID(stored=True, sortable=True),
+        lang=fields.ID(),  # the version's language (resolve_language of its locale)
+        original=fields.ID(),  # "1" unless a translation
         stamp=fields.COLUMN(VarBytesColumn()),
         group=fields.COLUMN(NumericColumn("Q")),  # title_group(): results with one title are spread out
         label=fields.COLUMN(VarBytesColumn()),  # the title as UTF-8, read in bulk for suggestions
@@ -139,10 +164,10 @@ def build_schema() -> fields.Schema:
 class Shown:
     """What a hit shows, read back from the stored tuple; ``toc`` is ((anchor, heading text), …)."""
 
-    __slots__ = ("title", "summary", "category", "toc")
+    __slots__ = ("title", "summary", "category", "toc", "lang")
 
     def __init__(self, stored: Any) -> None:
-        self.title, self.summary, self.category, self.toc = stored
+        self.title, self.summary, self.category, self.toc, self.lang = stored
 
 
 def body_text(packed: bytes) -> str:
@@ -160,6 +185,7 @@ def stamp(article: Article) -> bytes:
     h.update(str(SCHEMA_VERSION).encode())
     for part in (
         article.slug, article.title, article.summary, article.category, article.locale, article.manual or "",
+        "t" if article.translation else "o",
         "\x1f".join(article.keywords), "\x1f".join(article.tags), "\x1f".join(x.text for x in article.toc),
     ):  # fmt: skip
         h.update(part.encode("utf-8", "surrogatepass"))
@@ -174,15 +200,23 @@ def title_group(title: str) -> int:
     return int.from_bytes(hashlib.blake2b(words.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
 
 
+def doc_key(article: Article) -> str:
+    """The document's unique key: the slug, and for a translation ``<slug>.<locale>``."""
+    return f"{article.slug}.{article.locale}" if article.translation else article.slug
+
+
 def document(article: Article, analyzer: Analyzer) -> dict[str, Any]:
-    """The whoosh document for ``article``."""
+    """The whoosh document for ``article``, analyzed by ``analyzer`` (its language's)."""
     headings = "\n".join(h.text for h in article.toc)
     keywords = "\n".join(article.keywords)
     body_terms = analyzer.terms(article.body_text)
     everything = "\n".join((article.title, keywords, headings, article.summary, article.body_text))
     text = article.body_text[:SNIPPET_SOURCE_CHARS].encode("utf-8", "surrogatepass")
     doc: dict[str, Any] = {
+        "key": doc_key(article),
         "slug": article.slug,
+        "lang": analyzer.language,
+        "original": "0" if article.translation else "1",
         "stamp": stamp(article),
         "group": title_group(article.title),
         "title": analyzer.terms(article.title),
@@ -197,7 +231,8 @@ def document(article: Article, analyzer: Analyzer) -> dict[str, Any]:
         "locale": article.locale,
         "label": article.title.encode("utf-8", "surrogatepass"),
         "text": zlib.compress(text, 6) if text else b"",
-        "shown": (article.title, article.summary, article.category, tuple((h.id, h.text) for h in article.toc)),
+        "shown": (article.title, article.summary, article.category, tuple((h.id, h.text) for h in article.toc),
+                  analyzer.language),
     }
     if article.manual:
         doc["manual"] = article.manual

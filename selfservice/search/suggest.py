@@ -19,7 +19,7 @@ import bisect
 import heapq
 import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from whoosh.reading import IndexReader
@@ -95,13 +95,18 @@ class TitleIndex:
         self._words = sorted(docs)
 
     @classmethod
-    def from_reader(cls, reader: IndexReader) -> TitleIndex:
+    def from_reader(cls, reader: IndexReader, allowed: Collection[int] | None = None) -> TitleIndex:
+        """The titles of the live documents (of ``allowed`` only, when given: one language's)."""
         if not reader.doc_count():
             return cls(())
         labels = byte_values(reader, "label")
         slugs = byte_values(reader, "slug")
         live = reader.all_doc_ids()  # deleted documents are left out
-        return cls((labels[d].decode("utf-8", "surrogatepass"), slugs[d].decode("utf-8")) for d in live)
+        return cls(
+            (labels[d].decode("utf-8", "surrogatepass"), slugs[d].decode("utf-8"))
+            for d in live
+            if allowed is None or d in allowed
+        )
 
     def __len__(self) -> int:
         return len(self.titles)
@@ -170,15 +175,18 @@ class TitleIndex:
 
 
 class TitleIndexCache:
-    """Builds a generation's :class:`TitleIndex` once, on first use, for all threads."""
+    """Builds a generation's :class:`TitleIndex` per language once, on first use, for all threads."""
 
     def __init__(self) -> None:
-        self._index: TitleIndex | None = None
+        self._indexes: dict[str, TitleIndex] = {}
         self._lock = threading.Lock()
 
-    def get(self, reader: IndexReader) -> TitleIndex:
-        if self._index is None:
+    def get(self, reader: IndexReader, language: str = "", allowed: Collection[int] | None = None) -> TitleIndex:
+        """The titles a search in ``language`` may find (``allowed``: see :mod:`.languages`)."""
+        found = self._indexes.get(language)
+        if found is None:
             with self._lock:
-                if self._index is None:
-                    self._index = TitleIndex.from_reader(reader)
-        return self._index
+                found = self._indexes.get(language)
+                if found is None:
+                    found = self._indexes[language] = TitleIndex.from_reader(reader, allowed)
+        return found

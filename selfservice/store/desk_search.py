@@ -3,9 +3,9 @@ without ever slowing or breaking a search, and keep popular queries for autocomp
 
 A search view calls :meth:`SearchLog.record` (plain, synchronous, no I/O): the event goes
 into a bounded in-memory queue and a background task writes the queue in batches through the
-desk's group commit (:mod:`.batch`), one multi-row insert per batch. Nothing waits on a
-timer: the first event of a quiet moment is written at once; those that arrive meanwhile
-form the next batch. If the store is down the batch is dropped and logged (at most once a
+desk's group commit (:mod:`.batch`), one multi-row insert per batch: a batch gathers for
+:data:`BATCH_WINDOW` (or until :data:`MAX_BATCH` events), so a busy portal commits about
+once a second whatever its search rate. If the store is down the batch is dropped and logged (at most once a
 minute); a full queue drops new events the same way. Writing starts once the desk's store
 is open in the running event loop (the portal's lifespan, or the first form post, opens it);
 :meth:`~SearchLog.flush` writes everything queued now (tests, shutdown).
@@ -121,16 +121,18 @@ class SearchLog:
             except Exception as exc:  # noqa: BLE001 - analytics must never break anything
                 self._warn("search analytics: the store cannot be opened, events stay queued: %s", exc)
                 return
-        if len(self._queue) < MAX_BATCH and not self._hurry:
-            # Gather a batch: one durable commit for many searches instead of one per search
-            # (each commit is an fsync). flush() cuts the wait short.
-            self._hurry_event = asyncio.Event()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._hurry_event.wait(), BATCH_WINDOW)
-        self._hurry = False
         while self._queue:
+            if len(self._queue) < MAX_BATCH and not self._hurry:
+                # Gather a batch: one durable commit for many searches instead of one per search
+                # (each commit is an fsync). Events that came in while the last batch was being
+                # written gather too: writing them at once meant a commit per few searches
+                # under load. flush() cuts the wait short.
+                self._hurry_event = asyncio.Event()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._hurry_event.wait(), BATCH_WINDOW)
             batch = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
             await self._write(batch)
+        self._hurry = False
         if time.monotonic() - self._last_maintenance >= MAINTENANCE_EVERY:
             self._last_maintenance = time.monotonic()
             try:

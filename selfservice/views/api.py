@@ -6,6 +6,7 @@ widget shows them on the host's pages, not under the portal's mount.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from ..caching import prepare, respond
 from ..content import Article
+from ..i18n import request_locale
 from ..state import portal_state
 from .rendering import absolute_root, fix_links
 from .accounts import action_json, action_links
@@ -74,9 +76,14 @@ async def search(request: Request) -> Response:
         empty: dict[str, Any] = {"query": q, "total": 0, "results": [], "message": None, "suggestion": None,
                                  "actions": []}
         return _json(request, {**empty, "facets": {"category": [], "tag": [], "manual": []}} if with_facets else empty)
-    res = await run_in_threadpool(state.index.search, q, limit=limit, offset=offset, facets=with_facets, **filters)
+    options: dict[str, Any] = {"limit": limit, "offset": offset, "facets": with_facets,
+                               "language": request_locale(request), **filters}
+    res = state.index.cached(q, **options)
+    if res is None:  # not in the cache: off the event loop
+        res = await run_in_threadpool(partial(state.index.search, q, **options))
     key = record_search(request, q, res.total) if offset == 0 else None
     lib = state.library
+    click_url = f"{root}{request.scope['app'].url_path_for('search_click', key=key)}?" if key is not None else None
 
     def url_of(slug: str) -> str:
         doc = lib.document(slug)
@@ -85,9 +92,8 @@ async def search(request: Request) -> Response:
     def hit(rank: int, h: Any) -> dict[str, Any]:
         out = {"slug": h.slug, "title": h.title, "url": url_of(h.slug), "snippet": h.snippet,
                "score": round(float(h.score), 4), "category": h.category, "summary": h.summary}
-        if key is not None and lib.document(h.slug) is not None:
-            query = urlencode({"to": h.slug, "rank": rank})
-            out["click_url"] = f"{root}{request.scope['app'].url_path_for('search_click', key=key)}?{query}"
+        if click_url is not None and lib.document(h.slug) is not None:
+            out["click_url"] = click_url + urlencode({"to": h.slug, "rank": rank})
         return out
 
     data: dict[str, Any] = {
@@ -110,7 +116,8 @@ async def answer(request: Request) -> Response:
     if "q" not in request.query_params:
         raise HTTPException(400, "Give the question as q.")
     q = _query(request)
-    found = await run_in_threadpool(state.index.answer, q) if q.strip() else None
+    ask = partial(state.index.answer, q, language=request_locale(request))
+    found = await run_in_threadpool(ask) if q.strip() else None
     shown = answer_view(request, found, absolute_root(request)) if found is not None else None
     body = None if shown is None else {"slug": shown.slug, "title": shown.title, "heading": shown.heading,
                                        "url": shown.url, "text": shown.text}

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
+from weakref import WeakKeyDictionary
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -67,15 +68,33 @@ def fix_links(html: str, root: str) -> str:
 
 
 def url_builder(request: Request) -> Callable[..., str]:
+    """``url(name, **path_params, _query={...})``: a route's path under this mount.
+
+    Paths of routes without parameters are looked up once per app: Starlette's
+    ``url_path_for`` tries every route in turn, and a page asks for ``home`` or ``search``
+    many times."""
     root = root_path(request)
     app = request.scope["app"]
+    try:
+        fixed = _FIXED_PATHS.setdefault(app, {})
+    except TypeError:  # an app that cannot be weakly referenced: no memo
+        fixed = {}
 
     def url(name: str, /, **params: Any) -> str:
         query = params.pop("_query", None)
-        path = root + str(app.url_path_for(name, **params))
+        if params:
+            path = root + str(app.url_path_for(name, **params))
+        else:
+            found = fixed.get(name)
+            if found is None:
+                found = fixed[name] = str(app.url_path_for(name))
+            path = root + found
         return f"{path}?{urlencode(query)}" if query else path
 
     return url
+
+
+_FIXED_PATHS: WeakKeyDictionary[Any, dict[str, str]] = WeakKeyDictionary()
 
 
 def _canonical(state: PortalState, request: Request, locale: str) -> str | None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
@@ -178,7 +179,8 @@ async def _suggest(request: Request, desk: Desk, form: str, subject: str, limit:
         return []
     state = portal_state(request)
     try:
-        found = await run_in_threadpool(state.index.search, query, limit=limit)
+        search = partial(state.index.search, query, limit=limit, language=request_locale(request))
+        found = await run_in_threadpool(search)
     except Exception:  # noqa: BLE001 - suggestions are a nicety; the form must keep working
         log.exception("suggestions failed for %r", query)
         return []

@@ -12,6 +12,7 @@ import logging
 import math
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -143,8 +144,12 @@ async def search_page(request: Request) -> Response:
     url = url_builder(request)
     if query:
         offset = (page_number - 1) * size
-        raw, found = await run_in_threadpool(_search_and_answer, state, query, size, offset, filters,
-                                             page_number == 1 and not active)
+        ask = (state, query, size, offset, filters, page_number == 1 and not active, request_locale(request))
+        cached, found = _cached_search_and_answer(*ask)
+        if cached is None:  # not in the caches: off the event loop
+            raw, found = await run_in_threadpool(_search_and_answer, *ask)
+        else:
+            raw = cached
         given = request.query_params.get("k", "")
         key = given if KEY_RE.fullmatch(given) else record_search(request, query, raw.total)
         results = _view(request, raw, request_locale(request), key, offset)
@@ -179,10 +184,24 @@ async def search_page(request: Request) -> Response:
 
 
 def _search_and_answer(state: Any, query: str, limit: int, offset: int, filters: dict[str, str | None],
-                       with_answer: bool) -> tuple[SearchResults, Answer | None]:
-    """Off the event loop (whoosh is synchronous and CPU-bound): the page, its facets, the answer."""
-    raw = state.index.search(query, limit=limit, offset=offset, facets=True, **filters)
-    return raw, state.index.answer(query) if with_answer and raw.total else None
+                       with_answer: bool, language: str) -> tuple[SearchResults, Answer | None]:
+    """Off the event loop (whoosh is synchronous and CPU-bound): the page, its facets, the answer.
+
+    The answer is worked out only where it is shown (first page, no filters; cached per index
+    generation): an answer does not follow filters."""
+    raw = state.index.search(query, limit=limit, offset=offset, facets=True, language=language, **filters)
+    return raw, state.index.answer(query, language=language) if with_answer and raw.total else None
+
+
+def _cached_search_and_answer(state: Any, query: str, limit: int, offset: int, filters: dict[str, str | None],
+                              with_answer: bool, language: str) -> tuple[SearchResults | None, Answer | None]:
+    """The same from the index's caches, on the event loop (a thread costs more than a cached
+    search); ``(None, None)`` unless both are cached."""
+    raw = state.index.cached(query, limit=limit, offset=offset, facets=True, language=language, **filters)
+    if raw is None or not (with_answer and raw.total):
+        return raw, None
+    known, found = state.index.cached_answer(query, language=language)
+    return (raw, found) if known else (None, None)
 
 
 def answer_view(request: Request, found: Answer, root: str) -> AnswerView | None:
@@ -191,7 +210,8 @@ def answer_view(request: Request, found: Answer, root: str) -> AnswerView | None
     if doc is None:
         return None
     anchor = f"#{found.anchor}" if found.anchor else ""
-    return AnswerView(found.slug, doc.title, found.heading, root + doc.url_path + anchor, found.text)
+    # found.title: the title of the language version the answer quotes
+    return AnswerView(found.slug, found.title, found.heading, root + doc.url_path + anchor, found.text)
 
 
 def _facets(request: Request, query: str, active: dict[str, str], counted: Facets | None) -> list[FacetGroup]:
@@ -199,7 +219,7 @@ def _facets(request: Request, query: str, active: dict[str, str], counted: Facet
     if counted is None:
         return []
     _ = translator(request).gettext
-    url = url_builder(request)
+    search_url = url_builder(request)("search") + "?" + urlencode({"q": query})  # once: ~50 links per page
     lib = portal_state(request).library
     titles = {"category": _("Category"), "manual": _("Manual"), "tag": _("Tag")}
     groups = []
@@ -216,7 +236,7 @@ def _facets(request: Request, query: str, active: dict[str, str], counted: Facet
             if value != current:
                 params[name] = value
             links.append(FacetLink(value, _facet_label(lib, name, value), count,
-                                   url("search", _query={"q": query, **params}), value == current))
+                                   f"{search_url}&{urlencode(params)}" if params else search_url, value == current))
         groups.append(FacetGroup(name, titles[name], links))
     return groups
 
@@ -236,7 +256,7 @@ def _view(request: Request, raw: SearchResults, locale: str, key: str | None, of
     """Hits as the template shows them; an article's title and summary in ``locale`` where translated."""
     lib = portal_state(request).library
     root = root_path(request)
-    url = url_builder(request)
+    click_url = url_builder(request)("search_click", key=key) + "?" if key else None
     hits = []
     for rank, h in enumerate(raw.hits, start=offset + 1):
         doc = lib.document(h.slug)
@@ -246,7 +266,7 @@ def _view(request: Request, raw: SearchResults, locale: str, key: str | None, of
             m = lib.manuals.get(mid, {}).get(version)
             manual = f"{m.title} {m.version}" if m else doc.manual
         link = root + (doc.url_path if doc is not None else f"/a/{h.slug}")
-        click = url("search_click", key=key, _query={"to": h.slug, "rank": rank}) if key and doc else None
+        click = click_url + urlencode({"to": h.slug, "rank": rank}) if click_url and doc else None
         shown = lib.localized(doc, locale) if doc is not None and not doc.manual else doc
         if shown is not None and shown is not doc:  # the snippet stays: it quotes the text that matched
             hits.append(HitView(h.slug, shown.title, shown.summary, h.category, h.score, h.snippet, link, manual, click))
@@ -298,10 +318,12 @@ async def autocomplete(request: Request) -> Response:
     suggestions: list[dict[str, str]] = []
     if len(" ".join(q.split())) < MIN_CHARS:
         return _autocomplete_response(q, [], [])
-    for s in state.index.suggest(q, limit):
+    locale = request_locale(request)
+    for s in state.index.suggest(q, limit, language=locale):
         doc = state.library.document(s.slug)
         if doc is not None:
-            suggestions.append({"slug": s.slug, "title": doc.title, "url": root + doc.url_path,
+            shown = state.library.localized(doc, locale) if not doc.manual else doc
+            suggestions.append({"slug": s.slug, "title": shown.title, "url": root + doc.url_path,
                                 "page_url": root + doc.url_path})
     desk = getattr(request.scope.get("app"), "desk", None)
     queries = desk.searches.popular(q, min(5, limit)) if desk is not None else []
