@@ -500,3 +500,60 @@ def test_widget_ask_box_quick_actions_and_contact_form(live: dict[str, Any], bro
         assert errors == []
     finally:
         context.close()
+
+
+def _axe_on_widget(page: Any, view: str, seen: str) -> list[str]:
+    """axe-core on the whole page; fails unless axe looked inside the widget's shadow root
+    (its node targets are ``[["selfservice-widget", "<selector in the shadow root>"]]``): it must
+    have checked ``seen``, an element of the view on show."""
+    axe_module = pytest.importorskip("axe_playwright_python.sync_playwright", reason="needs axe-playwright-python (test extra)")
+    from tests.live import SEVERE
+
+    result = axe_module.Axe().run(page).response
+    inside = {
+        str(node["target"][0][1])
+        for group in ("passes", "incomplete", "violations")
+        for rule in result[group]
+        for node in rule["nodes"]
+        if isinstance(node["target"][0], list) and node["target"][0][0] == "selfservice-widget"
+    }
+    assert seen in inside, f"axe did not inspect the widget's shadow root ({view}): {inside}"
+    return [
+        f"{view}: {v['id']} [{v['impact']}] {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in SEVERE
+    ]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_open_widget_has_no_serious_axe_violations(live: dict[str, Any], browser: Any, scheme: str) -> None:
+    """axe-core reaches into the open shadow root: results, the article view and the contact form."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(color_scheme=scheme)
+    page = context.new_page()
+    try:
+        page.goto(f"{live['origin']}/checkout")
+        page.get_by_role("button", name="Need help?").click()
+        dialog = page.get_by_role("dialog", name="Need help?")
+        assert page.evaluate("document.querySelector('selfservice-widget').shadowRoot !== null")  # open, so axe can see it
+        dialog.get_by_role("searchbox", name="Search help articles").fill("how long does a refund take")
+        results = dialog.get_by_role("list", name="Results")
+        expect(results).to_have_attribute("aria-busy", "false")
+        expect(results.get_by_role("link").first).to_be_visible()
+        expect(dialog.locator(".live")).to_have_text(re.compile(r"results?$"))
+        failures = _axe_on_widget(page, "results", "#q")
+
+        results.get_by_role("link").first.click()
+        expect(dialog.locator(".content p").first).to_be_visible()
+        failures += _axe_on_widget(page, "article", "#at")
+
+        dialog.get_by_role("button", name="Back").click()
+        dialog.get_by_role("button", name="Contact us").click()
+        dialog.get_by_role("button", name="Send message").click()  # with field errors shown
+        expect(dialog.get_by_role("textbox", name="Your email address")).to_have_attribute("aria-invalid", "true")
+        expect(dialog.locator(".contact .hours")).to_be_visible()
+        failures += _axe_on_widget(page, "contact form", "#ce")
+    finally:
+        context.close()
+    assert not failures, "\n".join(failures)
