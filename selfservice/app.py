@@ -178,6 +178,7 @@ def create_portal(settings: Settings | None = None, /, **overrides: Any) -> Port
         Route("/opensearch.xml", seo.opensearch, name="opensearch", methods=["GET", "HEAD"]),
         Route("/api/contextual", widget.contextual, name="api_contextual", methods=["GET", "HEAD"]),
         Route("/api/contact", widget.contact_info, name="api_contact", methods=["GET", "HEAD"]),
+        Route("/api/widget/strings", widget.widget_strings, name="api_widget_strings", methods=["GET", "HEAD"]),
         Route("/widget.js", widget.widget_js, name="widget_js", methods=["GET", "HEAD"]),
         *feedback_views.routes(),
         *request_views.routes(),

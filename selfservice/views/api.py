@@ -156,9 +156,11 @@ async def article(request: Request) -> Response:
     if art is None:
         raise HTTPException(404, "No article has that slug.")
     root = absolute_root(request)
-    data = _summary(art, root)
-    data["html"] = fix_links(art.body_html, root)
-    data["toc"] = [{"level": h.level, "id": h.id, "text": h.text} for h in art.toc]
+    # ?lang=de (the widget's language): its translation when there is one.
+    shown = state.library.localized(art, request_locale(request)) if "lang" in request.query_params else art
+    data = _summary(shown, root)
+    data["html"] = fix_links(shown.body_html, root)
+    data["toc"] = [{"level": h.level, "id": h.id, "text": h.text} for h in shown.toc]
     data["related"] = [r.slug for r in state.library.related(art)]
     return _json(request, data)
 
@@ -283,6 +285,26 @@ OPENAPI: dict[str, Any] = {
                                 "hours_url": {"type": ["string", "null"]},
                                 "contact_url": {"type": "string"},
                                 "status_url": {"type": "string", "description": "Look up a request by its reference"},
+                            },
+                        }}},
+                    }
+                },
+            }
+        },
+        "/api/widget/strings": {
+            "get": {
+                "operationId": "widgetStrings",
+                "summary": "The help widget's own words in a language (English → translation)",
+                "parameters": [_param("lang", {"type": "string", "maxLength": 35}, "A language, e.g. de (else the visitor's)")],
+                "responses": {
+                    "200": {
+                        "description": "Every English string the widget shows, with its translation (English where none)",
+                        "content": {"application/json": {"schema": {
+                            "type": "object",
+                            "required": ["lang", "strings"],
+                            "properties": {
+                                "lang": {"type": "string", "description": "The BCP 47 tag of the strings", "examples": ["de"]},
+                                "strings": {"type": "object", "additionalProperties": {"type": "string"}},
                             },
                         }}},
                     }

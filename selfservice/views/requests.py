@@ -43,7 +43,7 @@ from ..forms import (
     read_form,
     validate,
 )
-from ..i18n import N_, request_locale, translations, translator
+from ..i18n import N_, SOURCE_LANGUAGE, request_locale, translations, translator
 from ..ratelimit import client_ip
 from ..references import parse as parse_reference
 from ..state import portal_state
@@ -424,16 +424,20 @@ async def api_create(request: Request) -> Response:
     kind = form.get("kind", "contact")
     if kind not in KIND_TITLES:
         return json_error(422, "Please check the request.", {"kind": "Choose contact or complaint."})
-    result = validate(form, request_fields(desk, kind))
-    _clean_order_ref(result)
+    # The widget passes ?lang=: its field messages and the request's emails are in that language.
+    asked = "lang" in request.query_params
+    locale = request_locale(request) if asked else portal_state(request).settings.locale
+    result = validate(form, request_fields(desk, kind), locale if asked else SOURCE_LANGUAGE)
+    _clean_order_ref(result, locale)
     result.errors.update(json_type_errors(request, {name: str for name in (
         "kind", "topic", "subject", "message", "outcome", "email", "order_ref")}))
     if not result.ok:
         return json_error(422, "Please check the request.", result.errors)
     limited = desk.limits.hit("requests", client_ip(request)) or desk.limits.hit("email", result.values["email"])
     if limited:
-        return json_error(429, limited.message, headers=limited_headers(limited))
-    created = await desk.requests.create(kind, **_create_args(result), locale=portal_state(request).settings.locale,
+        message = limited.text(locale) if asked else limited.message
+        return json_error(429, message, headers=limited_headers(limited))
+    created = await desk.requests.create(kind, **_create_args(result), locale=locale,
                                          idempotency_key=idempotency_key(request, form),
                                          session_hash=desk.hash(f"ip:{client_ip(request)}"))
     record = await desk.requests.get(created.reference, internal=False)

@@ -8,11 +8,11 @@
 const TAG = "selfservice-widget";
 const CSS = __CSS__; // the minified widget.css, put here by build.mjs
 const FAIL = "We couldn't send your answer. Please try again.";
-const NEW_TAB = " (opens in a new tab)";
+const NEW_TAB = "(opens in a new tab)";
 const UNSENT = "We couldn't send your message. Please try again, or use the full contact form.";
 // Worth asking /api/answer: a question word, a question mark, or three words or more.
 const QUESTION = /\?|^(how|what|why|when|where|who|which|can|could|do|does|did|is|are|should|will|would|i)\b|\S+\s+\S+\s+\S/i;
-const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+const plural = (n, one, many) => [n === 1 ? one : many, { num: n }];
 
 const script = document.currentScript || document.querySelector('script[src*="/widget.js"]');
 const DATA = script ? { ...script.dataset } : {};
@@ -112,8 +112,8 @@ const HTML = `<button class="launcher" type="button" part="launcher" aria-haspop
 <form novalidate><label for="ct">Topic</label><select id="ct" name="topic"></select><label for="ce">Your email address</label><input id="ce" name="email" type="email" autocomplete="email" maxlength="254">
 <label for="cs">Subject</label><input id="cs" name="subject" maxlength="200"><label for="cm">Your message</label><textarea id="cm" name="message" maxlength="5000"></textarea>
 <p class="err cerr" id="cerr" hidden></p><div class="row"><button class="btn primary">Send message</button></div><p class="msg cmsg" role="status"></p></form>
-<div class="sent" hidden><p class="ref" tabindex="-1"></p><p class="msg">We have emailed you a copy. Keep the reference to check on your request.</p><p><a class="track" target="_blank" rel="noopener">Check your request's progress<span class="sr">${NEW_TAB}</span></a></p></div>
-<p class="msg"><a class="full" target="_blank" rel="noopener">Use the full contact form<span class="sr">${NEW_TAB}</span></a></p></section>
+<div class="sent" hidden><p class="ref" tabindex="-1"></p><p class="msg">We have emailed you a copy. Keep the reference to check on your request.</p><p><a class="track" target="_blank" rel="noopener">Check your request's progress<span class="sr"> ${NEW_TAB}</span></a></p></div>
+<p class="msg"><a class="full" target="_blank" rel="noopener">Use the full contact form<span class="sr"> ${NEW_TAB}</span></a></p></section>
 </div>
 <footer><button class="btn cbtn" type="button">Contact us</button></footer><p class="sr live" role="status" aria-live="polite"></p>
 </div>`;
@@ -128,6 +128,8 @@ class Widget extends HTMLElement {
     this.base = d.base ? baseOf(d.base + "/widget.js") : BASE;
     this.same = new URL(this.base || location.href).origin === location.origin;
     if (d.accent) this.style.setProperty("--ssw-accent", d.accent);
+    this.loc = d.lang || this.getAttribute("lang") || document.documentElement.lang || "";
+    this.tr = {};
 
     const root = this.attachShadow({ mode: "open" });
     if (root.adoptedStyleSheets && window.CSSStyleSheet && CSSStyleSheet.prototype.replaceSync) {
@@ -165,7 +167,7 @@ class Widget extends HTMLElement {
       ratemsg: $(".ratemsg"),
       live: $(".live"),
     });
-    const title = d.title || "Help";
+    const title = d.title || this.t("Help");
     $(".launcher span").textContent = title;
     $("#heading").textContent = title;
     $(".full").href = this.base + "/contact";
@@ -191,15 +193,44 @@ class Widget extends HTMLElement {
     this.content.onclick = (e) => this.follow(e, e.target.closest("a[href]"), true);
     this.fb.onclick = (e) => {
       const b = e.target.closest("button");
-      if (b) this.send("/api/feedback", { page: "article:" + this.slug, helpful: !!b.value }, this.fbmsg, "Thanks for your feedback!", this.fb.querySelectorAll("button"));
+      if (b) this.send("/api/feedback", { page: "article:" + this.slug, helpful: !!b.value }, this.fbmsg, this.t("Thanks for your feedback!"), this.fb.querySelectorAll("button"));
     };
     this.form.onsubmit = (e) => {
       e.preventDefault();
       const f = new FormData(this.form);
       const body = { score: Number(f.get("score")), comment: String(f.get("comment") || "").trim() };
       if (this.ctx) body.context = String(this.ctx);
-      this.send("/api/surveys/" + this.kind, body, this.ratemsg, "Thank you! Your answer has been sent.", [$(".rate .primary")]);
+      this.send("/api/surveys/" + this.kind, body, this.ratemsg, this.t("Thank you! Your answer has been sent."), [$(".rate .primary")]);
     };
+  }
+
+  // -- language ---------------------------------------------------------------------------
+  /** `s` in the widget's language (English until /api/widget/strings answers), `%(name)s` filled from `v`. */
+  t(s, v = {}) {
+    return (this.tr[s] || s).replace(/%\((\w+)\)s/g, (_, k) => v[k]);
+  }
+
+  /** Once, on first opening: the strings in this language, then the static words swapped. */
+  strings() {
+    return (this.ready ||= this.req("/api/widget/strings")
+      .then((r) => r.json())
+      .then((d) => {
+        this.tr = d.strings;
+        this.panel.lang = d.lang;
+        const w = document.createTreeWalker(this.root, 5); // elements and text
+        for (let n; (n = w.nextNode()); ) {
+          if (n.nodeType === 3) {
+            const s = n.data.trim();
+            if (s && this.tr[s]) n.data = n.data.replace(s, this.tr[s]);
+          } else for (const a of ["placeholder", "aria-label"]) if (this.tr[n.getAttribute(a)]) n.setAttribute(a, this.tr[n.getAttribute(a)]);
+        }
+      })
+      .catch(() => {})); // the English built in
+  }
+
+  /** `lang=` for a URL (after `sep`), or nothing when neither page nor host named a language. */
+  q(sep) {
+    return this.loc ? sep + "lang=" + enc(this.loc) : "";
   }
 
   // -- opening, closing, views ----------------------------------------------------------
@@ -226,8 +257,8 @@ class Widget extends HTMLElement {
     this.reveal();
     this.show("search");
     if (typeof query === "string") this.input.value = query;
-    this.search(); // suggestions for an empty box, else fresh results
     this.input.focus();
+    this.strings().then(() => this.isOpen && this.view === "search" && this.search()); // suggestions for an empty box, else fresh results
   }
 
   close() {
@@ -273,7 +304,7 @@ class Widget extends HTMLElement {
 
   // -- talking to the portal ------------------------------------------------------------
   req(path, init) {
-    return fetch(this.base + path, { credentials: this.same ? "include" : "omit", ...init }).then((r) => {
+    return fetch(this.base + path + this.q(path.includes("?") ? "&" : "?"), { credentials: this.same ? "include" : "omit", ...init }).then((r) => {
       if (!r.ok) throw Object.assign(new Error("HTTP " + r.status), { status: r.status, response: r });
       return r;
     });
@@ -287,11 +318,11 @@ class Widget extends HTMLElement {
 
   send(path, data, out, done, buttons) {
     for (const b of buttons) b.disabled = true;
-    this.note(out, "Sending…");
+    this.note(out, this.t("Sending…"));
     this.req(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(data) }).then(
       () => this.note(out, done),
       () => {
-        this.note(out, FAIL, true);
+        this.note(out, this.t(FAIL), true);
         for (const b of buttons) b.disabled = false;
       },
     );
@@ -311,7 +342,7 @@ class Widget extends HTMLElement {
       this.actions([]);
       const ctx = this.dataset.context;
       const path = "/api/contextual?path=" + enc(location.pathname) + (ctx ? "&context=" + enc(ctx) : "");
-      this.get(path).then((d) => this.fill(d.results, "Suggested for this page"), (e) => e.name === "AbortError" || this.fill([], ""));
+      this.get(path).then((d) => this.fill(d.results, this.t("Suggested for this page")), (e) => e.name === "AbortError" || this.fill([], ""));
       return;
     }
     this.ctrl?.abort();
@@ -327,16 +358,16 @@ class Widget extends HTMLElement {
       ([d, a]) => {
         const n = d.total;
         const acts = d.actions || [];
-        this.fill(d.results, "Results");
+        this.fill(d.results, this.t("Results"));
         this.actions(acts);
         this.answer(a.answer);
         const said = [];
-        if (a.answer) said.push("Quick answer");
-        if (acts.length) said.push(plural(acts.length, "quick action"));
-        said.push(n ? plural(n, "result") : "no results");
+        if (a.answer) said.push(this.t("Quick answer"));
+        if (acts.length) said.push(this.t(...plural(acts.length, "%(num)s quick action", "%(num)s quick actions")));
+        said.push(n ? this.t(...plural(n, "%(num)s result", "%(num)s results")) : this.t("no results"));
         const line = said.join(", ");
         this.say(line[0].toUpperCase() + line.slice(1));
-        if (!n && !acts.length) this.note(this.smsg, `No results for “${q}”. Try other words, or contact us.`);
+        if (!n && !acts.length) this.note(this.smsg, this.t("No results for “%(query)s”. Try other words, or contact us.", { query: q }));
         if (n > d.results.length) {
           this.all.hidden = false;
           this.all.firstChild.href = `${this.base}/search?q=${enc(q)}`;
@@ -345,8 +376,8 @@ class Widget extends HTMLElement {
       (e) => {
         if (e.name === "AbortError") return;
         this.fill([], "");
-        this.note(this.smsg, "Search isn't available right now. Please try again.", true);
-        this.say("Search failed");
+        this.note(this.smsg, this.t("Search isn't available right now. Please try again."), true);
+        this.say(this.t("Search failed"));
       },
     );
   }
@@ -358,7 +389,7 @@ class Widget extends HTMLElement {
         const url = safeUrl(x.url, this.base);
         if (!url) return [];
         const a = Object.assign(el("a"), { href: url, target: "_blank", rel: "noopener" });
-        a.append(el("span", "t", x.title), el("span", "s", x.summary + (x.sign_in ? " (Sign in needed.)" : "")), el("span", "sr", NEW_TAB));
+        a.append(el("span", "t", x.title), el("span", "s", x.summary + (x.sign_in ? " " + this.t("(Sign in needed.)") : "")), el("span", "sr", " " + this.t(NEW_TAB)));
         const li = el("li");
         li.append(a);
         return [li];
@@ -436,7 +467,7 @@ class Widget extends HTMLElement {
     this.fb.hidden = true;
     this.fbmsg.textContent = "";
     for (const b of this.fb.querySelectorAll("button")) b.disabled = false;
-    this.note(this.amsg, "Loading…");
+    this.note(this.amsg, this.t("Loading…"));
     this.atitle.focus();
     this.get("/api/articles/" + enc(slug)).then(
       (d) => {
@@ -448,7 +479,7 @@ class Widget extends HTMLElement {
         const id = decodeURIComponent(new URL(url).hash.slice(1));
         if (id) this.root.getElementById(id)?.scrollIntoView();
       },
-      (e) => e.name === "AbortError" || this.note(this.amsg, "This page can't be shown here. Open it in the help centre instead."),
+      (e) => e.name === "AbortError" || this.note(this.amsg, this.t("This page can't be shown here. Open it in the help centre instead.")),
     );
   }
 
@@ -469,7 +500,7 @@ class Widget extends HTMLElement {
     const q = this.input.value.trim();
     if (q && !f.subject.value) f.subject.value = q.slice(0, 200);
     this.ctc.querySelector("h3").focus();
-    this.req("/api/contact").then((r) => r.json()).then(
+    this.strings().then(() => this.req("/api/contact")).then((r) => r.json()).then(
       (d) => {
         this.statusUrl = d.status_url;
         const sel = f.topic;
@@ -479,11 +510,11 @@ class Widget extends HTMLElement {
         h.hidden = !on;
         if (!on) return;
         h.textContent = `${on.headline}${on.closure ? ` (${on.closure})` : ""}${on.detail ? ": " + on.detail : ""}. `;
-        if (!on.open) h.append("Send us a message and we'll answer when we're back. ");
+        if (!on.open) h.append(this.t("Send us a message and we'll answer when we're back.") + " ");
         const link = d.hours_url && safeUrl(d.hours_url, this.base);
         if (link) {
-          const a = Object.assign(el("a", "", "Opening hours"), { href: link, target: "_blank", rel: "noopener" });
-          a.append(el("span", "sr", NEW_TAB));
+          const a = Object.assign(el("a", "", this.t("Opening hours")), { href: link, target: "_blank", rel: "noopener" });
+          a.append(el("span", "sr", " " + this.t(NEW_TAB)));
           h.append(a);
         }
       },
@@ -500,7 +531,7 @@ class Widget extends HTMLElement {
     for (const x of f.elements) x.removeAttribute?.("aria-invalid"), x.removeAttribute?.("aria-describedby");
     err.hidden = true;
     btn.disabled = true;
-    this.note(out, "Sending…");
+    this.note(out, this.t("Sending…"));
     this.req("/api/requests", {
       method: "POST",
       headers: { "content-type": "application/json", "idempotency-key": this.idem },
@@ -514,7 +545,7 @@ class Widget extends HTMLElement {
           const sent = this.ctc.querySelector(".sent");
           sent.hidden = false;
           const ref = sent.querySelector(".ref");
-          ref.textContent = `Thank you. Your reference is ${d.reference}.`;
+          ref.textContent = this.t("Thank you. Your reference is %(reference)s.", { reference: d.reference });
           sent.querySelector(".track").href = (this.statusUrl && safeUrl(this.statusUrl, this.base)) || this.base + "/requests/status";
           ref.focus();
           this.say(ref.textContent);
@@ -527,7 +558,7 @@ class Widget extends HTMLElement {
             body = await e.response.json();
           } catch {}
           const bad = [...f.elements].filter((x) => x.name && body.errors?.[x.name]);
-          if (!bad.length) return this.note(out, e.status === 429 ? body.error || UNSENT : UNSENT, true);
+          if (!bad.length) return this.note(out, e.status === 429 ? body.error || this.t(UNSENT) : this.t(UNSENT), true);
           err.textContent = bad.map((x) => body.errors[x.name].replace(/\.?$/, ".")).join(" ");
           err.hidden = false;
           for (const x of bad) x.setAttribute("aria-invalid", "true"), x.setAttribute("aria-describedby", "cerr");
@@ -544,16 +575,20 @@ class Widget extends HTMLElement {
     this.ctx = context === undefined ? this.dataset.context || null : context;
     this.reveal();
     this.show("rate");
+    this.strings().then(() => this.rate(nps));
+  }
+
+  rate(nps) {
     const f = this.form;
     f.reset();
     f.querySelector(".primary").disabled = false;
     this.ratemsg.textContent = "";
-    f.querySelector("legend").textContent = nps
-      ? "How likely are you to recommend us to a friend or colleague?"
-      : "How satisfied are you with your experience today?";
+    f.querySelector("legend").textContent = this.t(
+      nps ? "How likely are you to recommend us to a friend or colleague?" : "How satisfied are you with your experience today?",
+    );
     const [lo, hi] = f.querySelectorAll(".ends span");
-    lo.textContent = nps ? "0 = Not at all likely" : "Very unsatisfied";
-    hi.textContent = nps ? "10 = Extremely likely" : "Very satisfied";
+    lo.textContent = this.t(nps ? "0 = Not at all likely" : "Very unsatisfied");
+    hi.textContent = this.t(nps ? "10 = Extremely likely" : "Very satisfied");
     const scale = f.querySelector(".scale");
     scale.classList.toggle("stars", !nps);
     scale.replaceChildren(
@@ -565,7 +600,7 @@ class Widget extends HTMLElement {
         else {
           const star = el("span", "", "★");
           star.setAttribute("aria-hidden", "true");
-          label.append(input, star, el("span", "sr", `${n} star${n > 1 ? "s" : ""}`));
+          label.append(input, star, el("span", "sr", this.t(...plural(n, "%(num)s star", "%(num)s stars"))));
         }
         return label;
       }),
