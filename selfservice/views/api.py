@@ -295,7 +295,7 @@ OPENAPI: dict[str, Any] = {
             "get": {
                 "operationId": "widgetStrings",
                 "summary": "The help widget's own words in a language (English → translation)",
-                "parameters": [_param("lang", {"type": "string", "maxLength": 35}, "A language, e.g. de (else the visitor's)")],
+                "parameters": [_param("lang", {"type": "string"}, "A language, e.g. de; an unknown one gets the visitor's")],
                 "responses": {
                     "200": {
                         "description": "Every English string the widget shows, with its translation (English where none)",

@@ -303,8 +303,9 @@ class Widget extends HTMLElement {
   }
 
   // -- talking to the portal ------------------------------------------------------------
-  req(path, init) {
-    return fetch(this.base + path + this.q(path.includes("?") ? "&" : "?"), { credentials: this.same ? "include" : "omit", ...init }).then((r) => {
+  /** `lang=` goes with every call whose answer is shown (not feedback and survey POSTs). */
+  req(path, init, lang = true) {
+    return fetch(this.base + path + (lang ? this.q(path.includes("?") ? "&" : "?") : ""), { credentials: this.same ? "include" : "omit", ...init }).then((r) => {
       if (!r.ok) throw Object.assign(new Error("HTTP " + r.status), { status: r.status, response: r });
       return r;
     });
@@ -319,7 +320,7 @@ class Widget extends HTMLElement {
   send(path, data, out, done, buttons) {
     for (const b of buttons) b.disabled = true;
     this.note(out, this.t("Sending…"));
-    this.req(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(data) }).then(
+    this.req(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(data) }, false).then(
       () => this.note(out, done),
       () => {
         this.note(out, this.t(FAIL), true);
