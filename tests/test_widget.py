@@ -23,7 +23,7 @@ from starlette.testclient import TestClient
 from selfservice import Portal, Settings, create_portal
 from selfservice.views import widget
 from tests.conftest import SECRET
-from tests.live import launch_chromium, listening_socket, serving
+from tests.live import launch_chromium, listening_socket, serve_at, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDGETS = ROOT / "widgets"
@@ -557,3 +557,127 @@ def test_open_widget_has_no_serious_axe_violations(live: dict[str, Any], browser
     finally:
         context.close()
     assert not failures, "\n".join(failures)
+
+
+# -- the widget in a second language -----------------------------------------------------------
+def test_strings_endpoint_speaks_the_asked_language(rules_client: TestClient) -> None:
+    from selfservice.i18n import translations
+
+    de = rules_client.get("/help/api/widget/strings", params={"lang": "de"})
+    assert de.status_code == 200 and de.headers["content-language"] == "de"
+    body = de.json()
+    assert body["lang"] == "de" and list(body["strings"]) == list(widget.STRINGS)
+    assert body["strings"]["Suggested for this page"] == "Vorschläge für diese Seite"
+    gettext = translations("de").gettext
+    assert all(body["strings"][s] == gettext(s) != s for s in widget.STRINGS)  # every one translated
+    rules_client.cookies.clear()  # ?lang=de chose German for the next requests too
+    en = rules_client.get("/help/api/widget/strings", params={"lang": "xx"}).json()  # unknown: the default
+    assert en["lang"] == "en" and all(k == v for k, v in en["strings"].items())
+
+
+def test_strings_are_the_ones_the_widget_uses() -> None:
+    """STRINGS and widgets/src/widget.js name the same sentences (the keys the script looks up)."""
+    source = (WIDGETS / "src" / "widget.js").read_text(encoding="utf-8")
+    missing = [s for s in widget.STRINGS if s not in source]
+    assert not missing, f"in STRINGS but not in widget.js: {missing}"
+    looked_up = set(re.findall(r'this\.t\(\s*"([^"]+)"', source))
+    looked_up |= {s for pair in re.findall(r'plural\([^,]+, "([^"]+)", "([^"]+)"\)', source) for s in pair}
+    consts = dict(re.findall(r'^const (\w+) = "([^"]+)";', source, re.M))
+    looked_up |= {consts[name] for name in re.findall(r"this\.t\((\w+)\)", source)}
+    assert looked_up <= set(widget.STRINGS), f"looked up but not in STRINGS: {looked_up - set(widget.STRINGS)}"
+
+
+@pytest.fixture(scope="module")
+def live_de(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A portal with an English article, its German translation and an English-only one,
+    and host pages that ask for German with data-lang or with <html lang="de">."""
+    content = tmp_path_factory.mktemp("widget-de")
+    shop = content / "shop"
+    shop.mkdir()
+    (shop / "refunds.md").write_text(
+        '---\ntitle: Refunds\nsummary: How refunds work.\ncontexts: ["/kasse*"]\n---\n\nA refund takes five days.\n',
+        encoding="utf-8")
+    (shop / "refunds.de.md").write_text(
+        "---\ntitle: Erstattungen\nsummary: So funktionieren Erstattungen.\n---\n\n"
+        "Erstattungen dauern fünf Werktage nach Eingang der Rücksendung.\n", encoding="utf-8")
+    (shop / "delivery.md").write_text(
+        '---\ntitle: Delivery\nsummary: When parcels arrive.\ncontexts: ["/kasse*"]\n---\n\nParcels arrive in two days.\n',
+        encoding="utf-8")
+    portal = create_portal(Settings(content_dirs=[content], secret_key=SECRET, data_dir=tmp_path_factory.mktemp("live-de")))
+
+    async def kasse(request: Request) -> HTMLResponse:  # an English page with a German widget
+        return HTMLResponse(_host_page("/help/widget.js", title="Hilfe?", lang="de"))
+
+    async def seite(request: Request) -> HTMLResponse:  # a German page: the widget follows it
+        return HTMLResponse(_host_page("/help/widget.js", title="Hilfe?").replace("<html lang=en>", "<html lang=de>"))
+
+    with serve_at(Starlette(routes=[Route("/kasse", kasse), Route("/kasse/de", seite), Mount("/help", app=portal)])) as origin:
+        yield {"origin": origin, "portal": portal}
+
+
+@pytest.mark.parametrize("path", ["/kasse", "/kasse/de"], ids=["data-lang", "html-lang"])
+def test_widget_in_german(live_de: dict[str, Any], browser: Any, path: str) -> None:
+    """Labels, suggestions, results, the live region, the article and the contact form in
+    German, and lang=de on every call whose answer the widget shows."""
+    from playwright.sync_api import expect
+
+    from selfservice.i18n import translations
+
+    origin = live_de["origin"]
+    context = browser.new_context(locale="en-US")  # the browser asks for English: lang=de must win
+    page = context.new_page()
+    calls: list[str] = []
+    page.on("request", lambda r: calls.append(r.url) if "/help/api/" in r.url else None)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(origin + path)
+        page.get_by_role("button", name="Hilfe?").click()
+        dialog = page.get_by_role("dialog", name="Hilfe?")
+        expect(dialog).to_have_attribute("lang", "de")
+        search = dialog.get_by_role("searchbox", name="Hilfeartikel durchsuchen")
+        expect(search).to_be_focused()
+        expect(search).to_have_attribute("placeholder", "Antworten suchen …")
+        expect(dialog.get_by_role("button", name="Schließen")).to_be_visible()
+        expect(dialog.get_by_role("button", name="Kontakt")).to_be_visible()
+
+        # Suggestions: the German translation's title, the English-only article as it is.
+        suggested = dialog.get_by_role("list", name="Vorschläge für diese Seite")
+        expect(suggested.locator(".t")).to_have_text(["Delivery", "Erstattungen"])
+
+        search.fill("Erstattungen")
+        results = dialog.get_by_role("list", name="Ergebnisse")
+        expect(results.locator(".t")).to_have_text(["Erstattungen"])
+        expect(dialog.locator(".live")).to_have_text("1 Ergebnis")
+        search.fill("zzzqqq")
+        expect(dialog.locator(".live")).to_have_text("Keine Ergebnisse")
+        expect(dialog.locator(".smsg")).to_have_text("Keine Ergebnisse für „zzzqqq“. Versuchen Sie andere Wörter oder kontaktieren Sie uns.")
+
+        # The article opens in German.
+        search.fill("Erstattungen")
+        results.get_by_role("link").first.click()
+        expect(dialog.get_by_role("heading", name="Erstattungen", level=3)).to_be_visible()
+        expect(dialog.locator(".content")).to_contain_text("fünf Werktage")
+        expect(dialog.get_by_text("War das hilfreich?")).to_be_visible()
+        dialog.get_by_role("button", name="‹ Zurück").click()
+
+        # The contact form: German labels, topics and field messages, the reference.
+        dialog.get_by_role("button", name="Kontakt").click()
+        topics = dialog.get_by_role("combobox", name="Thema")
+        expect(topics.locator("option[value=other]")).to_have_text(translations("de").gettext("Something else"))
+        dialog.get_by_role("button", name="Nachricht senden").click()
+        email = dialog.get_by_role("textbox", name="Ihre E-Mail-Adresse")
+        expect(email).to_have_attribute("aria-invalid", "true")
+        expect(dialog.locator(".cerr")).to_contain_text("E-Mail-Adresse")
+        email.fill("cleo@example.com")
+        dialog.get_by_role("textbox", name="Ihre Nachricht").fill("Meine Erstattung ist noch nicht angekommen.")
+        dialog.get_by_role("button", name="Nachricht senden").click()
+        ref = dialog.locator(".ref")
+        expect(ref).to_have_text(re.compile(r"^Vielen Dank\. Ihre Vorgangsnummer ist R-[A-Z0-9]{4}-[A-Z0-9]{4}\.$"))
+        expect(dialog.locator(".live")).to_have_text(ref.inner_text())
+        assert errors == []
+    finally:
+        context.close()
+    assert calls and all(re.search(r"[?&]lang=de(&|$)", url) for url in calls), calls
+    assert {re.sub(r"\?.*", "", url.split("/help")[1]) for url in calls} >= {
+        "/api/widget/strings", "/api/contextual", "/api/search", "/api/articles/refunds", "/api/contact", "/api/requests"}
