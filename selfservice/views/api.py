@@ -181,6 +181,9 @@ def _param(name: str, schema: dict[str, Any], desc: str, required: bool = False,
     return {"name": name, "in": where, "required": required, "schema": schema, "description": desc}
 
 
+# The widget's language: answers shown to the visitor follow it (an unknown one is ignored).
+_LANG = _param("lang", {"type": "string"}, "A language, e.g. de (else the lang cookie, Accept-Language, the default)")
+
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
@@ -202,6 +205,7 @@ OPENAPI: dict[str, Any] = {
                     _param("locale", {"type": "string", "maxLength": 200}, "Only articles in this language"),
                     _param("manual", {"type": "string", "maxLength": 200}, "Only chapters of this manual (<id>/<version>)"),
                     _param("facets", {"type": "boolean", "default": False}, "Also count all matches per category, tag and manual"),
+                    _LANG,
                 ],
                 "responses": {
                     "200": {
@@ -216,7 +220,7 @@ OPENAPI: dict[str, Any] = {
             "get": {
                 "operationId": "answer",
                 "summary": "The passage that answers a question, when the index is confident",
-                "parameters": [_param("q", {"type": "string", "maxLength": 2048}, "The question", True)],
+                "parameters": [_param("q", {"type": "string", "maxLength": 2048}, "The question", True), _LANG],
                 "responses": {
                     "200": {
                         "description": "The answer, or null",
@@ -264,6 +268,7 @@ OPENAPI: dict[str, Any] = {
             "get": {
                 "operationId": "contactInfo",
                 "summary": "For a contact form: the topics, whether anyone is there now, and the related pages",
+                "parameters": [_LANG],
                 "responses": {
                     "200": {
                         "description": "Topics and opening status (open_now is null when no business hours are set)",
@@ -295,7 +300,7 @@ OPENAPI: dict[str, Any] = {
             "get": {
                 "operationId": "widgetStrings",
                 "summary": "The help widget's own words in a language (English → translation)",
-                "parameters": [_param("lang", {"type": "string"}, "A language, e.g. de; an unknown one gets the visitor's")],
+                "parameters": [_LANG],
                 "responses": {
                     "200": {
                         "description": "Every English string the widget shows, with its translation (English where none)",
@@ -339,7 +344,8 @@ OPENAPI: dict[str, Any] = {
             "get": {
                 "operationId": "getArticle",
                 "summary": "One article with its HTML",
-                "parameters": [_param("slug", {"type": "string"}, "The article's slug", True, "path")],
+                "parameters": [_param("slug", {"type": "string"}, "The article's slug", True, "path"),
+                               _param("lang", {"type": "string"}, "A language, e.g. de: its translation when there is one")],
                 "responses": {
                     "200": {
                         "description": "The article",
@@ -572,7 +578,8 @@ OPENAPI["paths"].update({
             "operationId": "createRequest",
             "summary": "Send a contact request or a complaint; the answer holds its reference",
             "description": _JSON_BODY_NOTE + " The acknowledgement email goes out from the outbox.",
-            "parameters": [_IDEMPOTENCY],
+            "parameters": [_IDEMPOTENCY, _param("lang", {"type": "string"}, "The customer's language: field messages and "
+                                                       "the request's emails (else Settings.locale)")],
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["topic", "subject", "message", "email"],
                 "properties": {
