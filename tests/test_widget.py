@@ -681,3 +681,19 @@ def test_widget_in_german(live_de: dict[str, Any], browser: Any, path: str) -> N
     assert calls and all(re.search(r"[?&]lang=de(&|$)", url) for url in calls), calls
     assert {re.sub(r"\?.*", "", url.split("/help")[1]) for url in calls} >= {
         "/api/widget/strings", "/api/contextual", "/api/search", "/api/articles/refunds", "/api/contact", "/api/requests"}
+
+
+def test_contact_api_speaks_the_widgets_language(rules_client: TestClient) -> None:
+    """``?lang=de`` (what the widget sends): German topics and field messages; without it, English."""
+    try:
+        topics = rules_client.get("/help/api/contact", params={"lang": "de"}).json()["topics"]
+        assert {"value": "other", "label": "Etwas anderes"} in topics
+        bad = {"kind": "contact", "topic": "other", "email": "", "subject": "Erstattung", "message": "Wo bleibt mein Geld?"}
+        de = rules_client.post("/help/api/requests", params={"lang": "de"}, json=bad)
+        rules_client.cookies.clear()
+        en = rules_client.post("/help/api/requests", json=bad)
+        assert de.status_code == en.status_code == 422
+        assert "E-Mail-Adresse" in de.json()["errors"]["email"] and "email" in en.json()["errors"]["email"].lower()
+        assert de.json()["errors"]["email"] != en.json()["errors"]["email"]
+    finally:
+        rules_client.cookies.clear()
