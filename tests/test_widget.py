@@ -649,6 +649,8 @@ def test_widget_in_german(live_de: dict[str, Any], browser: Any, path: str) -> N
         results = dialog.get_by_role("list", name="Ergebnisse")
         expect(results.locator(".t")).to_have_text(["Erstattungen"])
         expect(dialog.locator(".live")).to_have_text("1 Ergebnis")
+        failures = _axe_on_widget(page, "results in German", "#q")  # e.g. valid-lang on the panel
+        assert not failures, "\n".join(failures)
         search.fill("zzzqqq")
         expect(dialog.locator(".live")).to_have_text("Keine Ergebnisse")
         expect(dialog.locator(".smsg")).to_have_text("Keine Ergebnisse für „zzzqqq“. Versuchen Sie andere Wörter oder kontaktieren Sie uns.")
