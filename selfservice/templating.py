@@ -37,12 +37,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone, tzinfo
 from pathlib import Path
 
 import jinja2
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date
+from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 
 from .errors import TemplateError
@@ -185,6 +185,29 @@ def _format_int(value: int, locale: str) -> str:
     return str(format_decimal(value, locale=_babel_locale(locale)))
 
 
+def format_moment(value: object, locale: str = "en", zone: tzinfo = timezone.utc) -> str:
+    """A date and time for people in ``locale``, in ``zone`` and naming it:
+    "Nov 23, 2026, 5:30 PM UTC" (``en``), "23.11.2026, 17:30 UTC" (``de``).
+
+    Naive datetimes are taken as UTC (the store writes UTC); a bare date or anything
+    else falls back to :func:`format_day`.
+    """
+    if not isinstance(value, datetime):
+        return format_day(value, locale, "medium")
+    instant = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+    local, loc = instant.astimezone(zone), _babel_locale(locale)
+    both = str(loc.datetime_formats["medium"])  # the locale's "{1}, {0}": date, then time
+    text = both.replace("{1}", str(format_date(local, "medium", locale=loc))).replace("{0}", str(format_time(local, "short", locale=loc)))
+    return f"{text} {local.tzname()}"
+
+
+def _isoinstant(value: object) -> str:
+    """``2026-10-14T17:30:00+00:00`` for ``<time datetime=...>`` (naive means UTC); else like ``isodate``."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)).isoformat(timespec="seconds")
+    return _isodate(value)
+
+
 def _isodate(value: object) -> str:
     """``2026-10-14`` for ``<time datetime=...>``; "" when there is no date."""
     day = _as_date(value)
@@ -245,6 +268,16 @@ def build_environment(settings: Settings, theme: Theme, *, auto_reload: bool | N
     def date_filter(context: jinja2.runtime.Context, value: object, style: str = "long", locale: str | None = None) -> str:
         return format_day(value, locale or page_locale(context), style)
 
+    zone: tzinfo = timezone.utc
+    if settings.business_hours is not None:
+        from .hours import parse_business_hours
+
+        zone = parse_business_hours(settings.business_hours).zone
+
+    @jinja2.pass_context
+    def moment_filter(context: jinja2.runtime.Context, value: object, locale: str | None = None) -> str:
+        return format_moment(value, locale or page_locale(context), zone)
+
     @jinja2.pass_context
     def number_filter(context: jinja2.runtime.Context, value: object, locale: str | None = None) -> str:
         return format_number(value, locale or page_locale(context))
@@ -256,6 +289,8 @@ def build_environment(settings: Settings, theme: Theme, *, auto_reload: bool | N
     env.filters["translate"] = translate_filter
     env.filters["number"] = number_filter
     env.filters["isodate"] = _isodate
+    env.filters["moment"] = moment_filter
+    env.filters["isoinstant"] = _isoinstant
     env.globals["theme"] = theme
     env.globals["stylesheets"] = stylesheets(theme, settings.theme_variables)
     return env

@@ -7,7 +7,7 @@ import contextlib
 import io
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import jinja2
@@ -28,7 +28,7 @@ from selfservice.i18n import (
     match,
     parse_accept_language,
 )
-from selfservice.templating import build_environment, format_day, format_number
+from selfservice.templating import build_environment, format_day, format_moment, format_number
 from selfservice.theming import load_theme
 from tests.conftest import SECRET
 
@@ -389,6 +389,19 @@ def test_date_and_number_filters_follow_the_page_locale(tmp_path: Path) -> None:
     assert plural.render(n=1, locale="de") == "1 Artikel" and plural.render(n=3, locale="en") == "3 articles"
     assert env.autoescape is True and isinstance(env.undefined, type) and issubclass(env.undefined, jinja2.StrictUndefined)
     assert format_day("2026-10-14", "de_CH") == "14. Oktober 2026" and format_number(12345, "de") == "12.345"
+
+
+def test_moment_filter_shows_date_time_and_zone_in_the_page_language(tmp_path: Path) -> None:
+    """Timelines show when something happened to the minute, in the business-hours zone."""
+    instant = datetime(2026, 11, 23, 17, 30, tzinfo=timezone.utc)
+    t = "<time datetime=\"{{ d|isoinstant }}\">{{ d|moment }}</time>"
+    utc = build_environment(Settings(content_dirs=[tmp_path], secret_key=SECRET), load_theme("default")).from_string(t)
+    assert utc.render(d=instant, locale="de") == '<time datetime="2026-11-23T17:30:00+00:00">23.11.2026, 17:30 UTC</time>'
+    assert utc.render(d=instant.replace(tzinfo=None), locale="de") == utc.render(d=instant, locale="de")  # naive is UTC
+    hours = {"timezone": "America/New_York", "channels": {"phone": {"hours": {"mon-fri": "09:00-17:00"}}}}
+    ny = build_environment(Settings(content_dirs=[tmp_path], secret_key=SECRET, business_hours=hours), load_theme("default"))
+    assert ny.from_string("{{ d|moment }}").render(d=instant, locale="en_GB") == "23 Nov 2026, 12:30 EST"
+    assert format_moment(date(2026, 10, 14), "en") == "Oct 14, 2026"  # a bare date: no time to show
 
 
 def test_locales_setting_is_validated(tmp_path: Path) -> None:

@@ -332,6 +332,8 @@ def test_request_page_shows_everything_to_staff(staffed: tuple[Portal, TestClien
     assert "My card was charged twice." in html and "Response due" in html
     assert "ss-timeline__item--internal" in html and "Internal – the customer does not see this" in html
     assert "linus: Called the bank" in html
+    stamps = re.findall(r'<time datetime="(\S+)">([^<]+)</time>', html.split('id="ss-timeline"')[1].split("</section>")[0])
+    assert stamps and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", iso) and shown.endswith(" UTC") for iso, shown in stamps)
     for name in ("reply", "reply_status", "status", "assignee", "note"):
         assert f'<label class="ss-field__label" for="f-{name}">' in html and f'id="f-{name}"' in html
     offered = re.findall(r'<option value="(\w+)">', html.split('id="f-status"')[1].split("</select>")[0])
@@ -365,6 +367,8 @@ def test_reply_reaches_the_customer_by_smtp_and_on_their_status_page(tmp_path: P
         assert status_page.status_code == 200 and "We have refunded the second charge." in status_page.text
         assert "Refund approved by finance" not in status_page.text, "internal notes never reach the customer"
         assert "Waiting for your reply" in status_page.text
+        timeline = status_page.text.split('id="ss-timeline"')[1].split("</section>")[0]
+        assert "Our reply" in timeline and "Staff reply" not in timeline and " UTC</time>" in timeline
 
 
 def _plain(message: Message) -> str:
