@@ -205,7 +205,7 @@ def test_details_need_a_csrf_token_and_ignore_bots(served: tuple[Portal, TestCli
                                                  "csrf_token": token_in(refused.text)}, follow_redirects=False)
     assert bot.status_code == 303
     vote = client.portal.call(portal.desk.feedback.my_vote, "article", slug,  # type: ignore[union-attr]
-                              portal.desk.signer("visitor").loads(client.cookies["ss_visitor"]))
+                              portal.desk.id_signer("visitor").loads(client.cookies["ss_visitor"]))
     assert vote is not None and vote.comment is None
 
 

@@ -35,7 +35,7 @@ from email.utils import make_msgid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..forms import Signer
+from ..forms import IdSigner, Signer
 from ..ratelimit import RateLimits
 from ..settings import Settings
 
@@ -94,6 +94,7 @@ class Desk:
         self._opening: asyncio.Lock | None = None
         self._queued = False  # an outbox row was written since the worker was last woken
         self._signers: dict[str, Signer] = {}
+        self._id_signers: dict[str, IdSigner] = {}
         self._key = hashlib.blake2b(settings.secret_keys[0].encode(), digest_size=32, person=b"ss-desk").digest()
 
     # -- pieces built on first use --------------------------------------------------------
@@ -123,6 +124,13 @@ class Desk:
         signer = self._signers.get(purpose)
         if signer is None:  # building one derives keys: keep one per purpose
             signer = self._signers[purpose] = Signer(self.settings.secret_keys, purpose)
+        return signer
+
+    def id_signer(self, purpose: str) -> IdSigner:
+        """The cheap signer for bare random ids (the visitor cookie), one per purpose."""
+        signer = self._id_signers.get(purpose)
+        if signer is None:
+            signer = self._id_signers[purpose] = IdSigner(self.settings.secret_keys, purpose)
         return signer
 
     def hash(self, value: str, size: int = 16) -> str:
