@@ -209,6 +209,16 @@ def test_details_need_a_csrf_token_and_ignore_bots(served: tuple[Portal, TestCli
     assert vote is not None and vote.comment is None
 
 
+def test_a_visitor_cookie_in_the_earlier_format_still_names_its_visitor(served: tuple[Portal, TestClient]) -> None:
+    portal, client = served
+    slug = _slug(portal)
+    client.cookies.set("ss_visitor", portal.desk.signer("visitor").dumps("v" * 24))  # an itsdangerous timed token
+    r = client.post("/api/feedback", json={"page": f"article:{slug}", "helpful": True})
+    assert r.status_code == 201 and portal.desk.id_signer("visitor").loads(r.cookies["ss_visitor"]) == "v" * 24
+    mine = client.portal.call(portal.desk.feedback.my_vote, "article", slug, "v" * 24)  # type: ignore[union-attr]
+    assert mine is not None and mine.id == r.json()["receipt"]
+
+
 # -- the vote, with JavaScript (JSON) -------------------------------------------------------------
 
 

@@ -185,7 +185,7 @@ def visitor(request: Request, desk: Desk) -> tuple[str | None, str | None]:
     if not signed:
         return None, None
     vid = desk.id_signer("visitor").try_loads(signed)
-    if vid is None and signed.count(".") == 2:  # the earlier format: payload.timestamp.signature
+    if vid is None and signed.count(".") >= 2:  # the earlier format: [.]payload.timestamp.signature
         old = desk.signer("visitor").try_loads(signed)
         if isinstance(old, str) and 16 <= len(old) <= 64:
             return old, desk.id_signer("visitor").dumps(old)
