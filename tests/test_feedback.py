@@ -27,7 +27,7 @@ from selfservice.settings import demo_content_dir
 from selfservice.store import Store, tables
 from selfservice.store.batch import GroupCommit
 from selfservice.store.desk import Desk
-from selfservice.store.feedback import purge_before, rows
+from selfservice.store.feedback import purge_before, rows, votes_many
 from tests.conftest import SECRET
 
 SAME_ORIGIN = {"origin": "http://testserver"}
@@ -360,6 +360,18 @@ async def test_concurrent_votes_share_commits_and_none_is_lost(store: Store, env
     async with store.read() as conn:
         stored = set((await conn.execute(select(tables.votes.c.id))).scalars())
     assert stored == set(receipts) and len(stored) == 300
+
+
+@pytest.mark.anyio
+async def test_one_visitor_voting_twice_in_one_batch_is_applied_in_order(store: Store) -> None:
+    items = [("article", "a", "v1", True), ("article", "b", "v1", True), ("article", "a", "v1", False),
+             ("article", "a", "v2", True), ("article", "a", "v1", False)]
+    ids = await store.run_write(lambda conn: votes_many(conn, items))
+    assert ids[0] == ids[2] == ids[4] and len(set(ids)) == 3
+    async with store.read() as conn:
+        rows = (await conn.execute(select(tables.votes.c.page_slug, tables.votes.c.visitor_hash, tables.votes.c.helpful)
+                                   .order_by(tables.votes.c.id))).all()
+    assert [tuple(r) for r in rows] == [("a", "v1", False), ("b", "v1", True), ("a", "v2", True)]
 
 
 @pytest.mark.anyio

@@ -42,6 +42,7 @@ from ..settings import Settings
 if TYPE_CHECKING:
     import jinja2
     import pluggy
+    from sqlalchemy.engine import Connection
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from ..mail import Mailer
@@ -222,16 +223,32 @@ class Desk:
     async def emit(self, conn: AsyncConnection, hook: str, **kwargs: Any) -> Effect:
         """Inside a write: queue the webhook for ``hook`` (if configured); return the effect
         to :meth:`fire` after the commit."""
-        if self.settings.webhook_url:
-            from ..hooks import webhook_payload
+        payload = self._webhook(hook, kwargs)
+        if payload is not None:
             from .outbox import enqueue
 
-            data = kwargs.get("request") or kwargs.get("feedback") or {}
-            extra = {k: v for k, v in kwargs.items() if k not in ("request", "feedback")}
-            payload = webhook_payload(f"evt_{secrets.token_hex(12)}", hook, {**data, **extra}, self.clock().isoformat())
             await enqueue(conn, "webhook", payload)
             self._queued = True
         return (hook, kwargs)
+
+    def emit_sync(self, conn: Connection, hook: str, **kwargs: Any) -> Effect:
+        """:meth:`emit` inside a :meth:`Store.run_write` transaction (synchronous SQLAlchemy)."""
+        payload = self._webhook(hook, kwargs)
+        if payload is not None:
+            from .outbox import enqueue_sync
+
+            enqueue_sync(conn, "webhook", payload)
+            self._queued = True
+        return (hook, kwargs)
+
+    def _webhook(self, hook: str, kwargs: dict[str, Any]) -> dict[str, Any] | None:
+        if not self.settings.webhook_url:
+            return None
+        from ..hooks import webhook_payload
+
+        data = kwargs.get("request") or kwargs.get("feedback") or {}
+        extra = {k: v for k, v in kwargs.items() if k not in ("request", "feedback")}
+        return webhook_payload(f"evt_{secrets.token_hex(12)}", hook, {**data, **extra}, self.clock().isoformat())
 
     def wake(self) -> None:
         """Tell the outbox worker something was queued (a no-op before the store is open)."""
