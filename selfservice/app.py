@@ -21,6 +21,7 @@ from starlette.routing import Mount, Route
 
 from .caching import ResponseCache
 from .content import load_library
+from .routing import IndexedRouter
 from .search import SearchIndex
 from .security import BodyLimitMiddleware, CORSMiddleware, SecurityHeadersMiddleware
 from .settings import Settings
@@ -49,6 +50,10 @@ class Portal(Starlette):
     hours: Any = None  # selfservice.hours.BusinessHours when opening hours are set
     clock: Any = None  # Settings.clock or the system clock: what "now" is for hours and tokens
     desk: Desk
+
+    def __init__(self, *, routes: list[Any], lifespan: Any, **options: Any) -> None:
+        super().__init__(routes=routes, lifespan=lifespan, **options)
+        self.router = IndexedRouter(routes, lifespan=lifespan)  # fixed paths by dict (selfservice.routing)
 
     @property
     def requests(self) -> Requests:

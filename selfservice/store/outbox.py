@@ -26,12 +26,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .engine import Store
 from .tables import outbox, utcnow
 
-__all__ = ["LEASE", "OutboxItem", "OutboxWorker", "backoff", "dead_letters", "enqueue"]
+__all__ = ["LEASE", "OutboxItem", "OutboxWorker", "backoff", "dead_letters", "enqueue", "enqueue_sync"]
 
 log = logging.getLogger("selfservice")
 
@@ -47,13 +48,19 @@ def backoff(attempts: int, *, jitter: bool = True) -> timedelta:
     return delay * (random.uniform(0.8, 1.2) if jitter else 1.0)
 
 
+def _enqueue_statement(kind: str, payload: Mapping[str, Any], now: datetime | None) -> Any:
+    now = now or utcnow()
+    return insert(outbox).values(kind=kind, payload=dict(payload), created_at=now, next_attempt_at=now).returning(outbox.c.id)
+
+
 async def enqueue(conn: AsyncConnection, kind: str, payload: Mapping[str, Any], *, now: datetime | None = None) -> int:
     """Add one message (``kind`` ``"mail"`` or ``"webhook"``) inside the caller's transaction."""
-    now = now or utcnow()
-    result = await conn.execute(
-        insert(outbox).values(kind=kind, payload=dict(payload), created_at=now, next_attempt_at=now).returning(outbox.c.id)
-    )
-    return int(result.scalar_one())
+    return int((await conn.execute(_enqueue_statement(kind, payload, now))).scalar_one())
+
+
+def enqueue_sync(conn: Connection, kind: str, payload: Mapping[str, Any], *, now: datetime | None = None) -> int:
+    """:func:`enqueue` inside a :meth:`Store.run_write` transaction (synchronous SQLAlchemy)."""
+    return int(conn.execute(_enqueue_statement(kind, payload, now)).scalar_one())
 
 
 @dataclass(frozen=True)
