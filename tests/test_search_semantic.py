@@ -1,7 +1,8 @@
 """selfservice.search.semantic: the WordLlama re-ranker (skipped without the ``semantic`` extra).
 
 It must load with the network unreachable (its weights ship in the wheel), leave the host's
-logging alone, and rank titles by meaning: these are real embeddings, no stand-ins.
+logging alone, embed as WordLlama itself does, and rank titles by meaning: these are real
+embeddings, no stand-ins.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 from selfservice.content import Article
 from selfservice.errors import SearchError
 from selfservice.search import Reranker, SearchIndex, SemanticReranker
+from selfservice.search.semantic import model_files
 
 pytest.importorskip("wordllama")
 
@@ -33,7 +35,7 @@ def test_loads_without_network_and_leaves_logging_alone(monkeypatch: pytest.Monk
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     for name in [m for m in sys.modules if m == "wordllama" or m.startswith("wordllama.")]:
-        monkeypatch.delitem(sys.modules, name)  # import it afresh: its import configures logging
+        monkeypatch.delitem(sys.modules, name)  # its import would configure logging: not imported
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     r = SemanticReranker(depth=5, weight=2.0)
@@ -41,6 +43,26 @@ def test_loads_without_network_and_leaves_logging_alone(monkeypatch: pytest.Monk
     assert isinstance(r, Reranker)
     assert root.handlers == handlers and root.level == level
     assert len(r.similarities("delete my account", ["Delete your account"])) == 1
+    assert "wordllama" not in sys.modules
+
+
+def test_embeds_as_wordllama_does(reranker: SemanticReranker) -> None:
+    from safetensors import safe_open
+    from tokenizers import Tokenizer
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        from wordllama import WordLlamaInference  # its import calls logging.basicConfig(level=INFO)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+    weights, tokenizer = model_files()
+    with safe_open(str(weights), framework="np") as f:
+        model = WordLlamaInference(f.get_tensor("embedding.weight"), Tokenizer.from_file(str(tokenizer)))
+    texts = ["How do I strikethrough text in Gmail?", "Multiple Dropbox accounts on one PC", "x"]
+    assert reranker.embed(texts) == pytest.approx(model.embed(texts, norm=True), abs=1e-5)
 
 
 def test_similar_meaning_scores_higher(reranker: SemanticReranker) -> None:
@@ -84,6 +106,9 @@ def test_bad_arguments() -> None:
 
 
 def test_missing_extra_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "wordllama", None)  # as if not installed
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "wordllama" else real(name, *a))
     with pytest.raises(SearchError, match=r"selfservice\[semantic\]"):
         SemanticReranker()

@@ -1,24 +1,26 @@
 """A semantic re-ranker from static word embeddings (the ``selfservice[semantic]`` extra).
 
-:class:`SemanticReranker` embeds the query and each candidate's title with WordLlama (a
-token-embedding table distilled from a large language model: a vector per token, averaged)
-and scores them by cosine similarity, for :func:`.rerank.blend`. No neural network runs: one
-query costs a tokenisation and a few hundred additions (about 0.2 ms), titles are embedded
+:class:`SemanticReranker` embeds the query and each candidate's title with WordLlama's
+``l2_supercat_256`` model (a token-embedding table distilled from a large language model: one
+vector per token, averaged, then scaled to unit length, as ``WordLlamaInference.embed`` does)
+and scores them by cosine similarity, for :func:`.rerank.blend`. No neural network runs: a
+query costs a tokenisation and a few hundred additions (about 0.1 ms); titles are embedded
 once and kept.
 
-Nothing is downloaded, ever: the weights (``l2_supercat_256.safetensors``, 16 MB) and the
-tokenizer file ship inside the ``wordllama`` wheel, and they are opened here by path rather
-than through ``WordLlama.load``, which would fetch the tokenizer from the network when it
-misses its own file. Held in memory: the 32k × 256 table as float32 (32 MB) plus 1 KB per
-cached title.
+Nothing is downloaded, ever: the weights (16 MB) and the tokenizer file ship inside the
+``wordllama`` wheel and are opened here by path, with ``safetensors`` and ``tokenizers`` (its
+own dependencies). The ``wordllama`` package itself is not imported: its import configures the
+root logger and pulls in pydantic and requests, and its ``WordLlama.load`` fetches the
+tokenizer from the network when it misses its own file. Memory: the 32k × 256 table kept as
+float16 (16 MB), the tokenizer, and 1 KB per cached title.
 
-The defaults (``depth`` 30, ``weight`` 3.0) were chosen by 2-fold cross-validation on the
+The defaults (``depth`` 30, ``weight`` 4.0) were chosen by 2-fold cross-validation on the
 StackFAQ dev queries (``benchmarks/search_quality.py --semantic --tune``).
 """
 
 from __future__ import annotations
 
-import logging
+import importlib.util
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -27,7 +29,7 @@ from typing import Any
 
 from ..errors import SearchError
 
-__all__ = ["SemanticReranker"]
+__all__ = ["SemanticReranker", "model_files"]
 
 _MODEL = "l2_supercat"
 _DIM = 256
@@ -35,24 +37,18 @@ _TITLES = 50_000  # title vectors kept (1 KB each)
 INSTALL = "install the extra: pip install 'selfservice[semantic]'"
 
 
-def _load_wordllama() -> Any:
-    """Import wordllama without letting it configure the host's logging.
-
-    Importing it calls ``logging.basicConfig(level=INFO)``: the root logger's handlers and
-    level are put back as they were.
-    """
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    try:
-        import wordllama
-    except ImportError as e:
-        raise SearchError(f"the semantic re-ranker needs the wordllama package ({e}); {INSTALL}") from None
-    finally:
-        for h in root.handlers[:]:
-            if h not in handlers:
-                root.removeHandler(h)
-        root.setLevel(level)
-    return wordllama
+def model_files() -> tuple[Path, Path]:
+    """(weights, tokenizer) inside the installed ``wordllama`` package, found without importing it."""
+    spec = importlib.util.find_spec("wordllama")
+    if spec is None or not spec.submodule_search_locations:
+        raise SearchError(f"the semantic re-ranker needs the wordllama package; {INSTALL}")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    weights = root / "weights" / f"{_MODEL}_{_DIM}.safetensors"
+    tokenizer = root / "tokenizers" / f"{_MODEL}_tokenizer_config.json"
+    for path in (weights, tokenizer):
+        if not path.is_file():
+            raise SearchError(f"the wordllama package has no {path.name}; reinstall it ({INSTALL})")
+    return weights, tokenizer
 
 
 class SemanticReranker:
@@ -62,38 +58,43 @@ class SemanticReranker:
     search thread. Raises :class:`~selfservice.errors.SearchError` when the extra is missing.
     """
 
-    def __init__(self, *, depth: int = 30, weight: float = 3.0) -> None:
+    def __init__(self, *, depth: int = 30, weight: float = 4.0) -> None:
         if depth < 1 or weight < 0:
             raise ValueError("depth must be at least 1 and weight not negative")
         self.depth = depth
         self.weight = weight
-        wordllama = _load_wordllama()
-        from safetensors import safe_open
-        from tokenizers import Tokenizer
-
-        root = Path(wordllama.__file__).parent
-        weights = root / "weights" / f"{_MODEL}_{_DIM}.safetensors"
-        tokenizer = root / "tokenizers" / f"{_MODEL}_tokenizer_config.json"
-        for path in (weights, tokenizer):
-            if not path.is_file():
-                raise SearchError(f"the wordllama package has no {path.name}; reinstall it ({INSTALL})")
+        weights, tokenizer = model_files()
+        try:
+            import numpy as np
+            from safetensors import safe_open
+            from tokenizers import Tokenizer
+        except ImportError as e:
+            raise SearchError(f"the semantic re-ranker is missing a dependency ({e}); {INSTALL}") from None
+        self._np = np
         with safe_open(str(weights), framework="np") as f:
-            table = f.get_tensor("embedding.weight")
-        self._model = wordllama.WordLlamaInference(table, Tokenizer.from_file(str(tokenizer)))
+            self._table = f.get_tensor("embedding.weight")
+        self._tokenizer = Tokenizer.from_file(str(tokenizer))
+        self._tokenizer.no_padding()
+        self._tokenizer.no_truncation()
         self._titles: OrderedDict[str, Any] = OrderedDict()
         self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> Any:
         """Unit vectors, one row per text (a numpy array; zeros for a text without tokens)."""
-        import numpy as np
-
-        with np.errstate(invalid="ignore", divide="ignore"):  # no tokens: 0 / 0
-            return np.nan_to_num(self._model.embed(list(texts), norm=True))
+        np = self._np
+        out = np.zeros((len(texts), self._table.shape[1]), dtype=np.float32)
+        for i, encoding in enumerate(self._tokenizer.encode_batch(list(texts), add_special_tokens=False)):
+            ids = np.asarray(encoding.ids, dtype=np.int64)
+            if ids.size:
+                ids = np.clip(ids, 0, self._table.shape[0] - 1)
+                v = self._table[ids].astype(np.float32).mean(axis=0)
+                norm = float(np.linalg.norm(v))
+                if norm > 0:
+                    out[i] = v / norm
+        return out
 
     def similarities(self, query: str, titles: Sequence[str]) -> Sequence[float]:
         """Cosine similarity of ``query`` to each title."""
-        import numpy as np
-
         if not titles:
             return []
         with self._lock:
@@ -107,5 +108,5 @@ class SemanticReranker:
                 self._titles.update(fresh)
                 while len(self._titles) > _TITLES:
                     self._titles.popitem(last=False)
-        matrix = np.stack([known[t] for t in titles])
+        matrix = self._np.stack([known[t] for t in titles])
         return [float(s) for s in matrix @ vectors[0]]
