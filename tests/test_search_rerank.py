@@ -72,6 +72,15 @@ def test_blend_moves_only_the_first_depth_and_keeps_the_rest() -> None:
     assert r.calls == [("b c", ["a", "b c", "b"])]
 
 
+def test_blend_spreads_out_articles_sharing_a_title() -> None:
+    top = [(1, 10.0), (2, 9.0), (3, 8.0), (4, 7.0)]
+    titles = ["b", "b", "b", "a"]
+    r = Overlap(depth=4, weight=1.0)
+    # blended: 20, 19, 18, 7; the 2nd and 3rd "b" × 0.5 and × 0.25
+    assert blend(r, "b", top, titles, ["b", "b", "b", "a"], 0.5) == [(1, 20.0), (2, 9.5), (4, 7.0), (3, 4.5)]
+    assert blend(r, "b", top, titles, ["b", "b", "b", "a"], 1.0) == [(1, 20.0), (2, 19.0), (3, 18.0), (4, 7.0)]
+
+
 def test_blend_leaves_alone_what_it_cannot_rank() -> None:
     r = Overlap()
     assert blend(r, "q", [(1, 3.0)], ["q"]) == [(1, 3.0)]  # one result

@@ -466,9 +466,11 @@ class SearchIndex:
     ) -> list[tuple[int, float]]:
         """``top`` re-ordered by :func:`.rerank.blend`; in keyword order if the re-ranker fails."""
         labels = gen.column(searcher, "label")
-        titles = [labels[d].decode("utf-8", "surrogatepass") for d, _ in top[: reranker.depth]]
+        head = top[: reranker.depth]
+        titles = [labels[d].decode("utf-8", "surrogatepass") for d, _ in head]
+        groups = gen.ranker.groups(searcher.reader())
         try:
-            return blend(reranker, text, top, titles)
+            return blend(reranker, text, top, titles, [groups[d] for d, _ in head], gen.ranker.weights.same_title)
         except Exception:  # a broken re-ranker must not break search
             log.exception("the search re-ranker failed; results are in keyword order")
             return top

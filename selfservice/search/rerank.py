@@ -9,7 +9,10 @@ titles, and the order of those few becomes a blend of both::
 (``bm25 / best_bm25`` is the candidate's share of the best keyword score, so ``weight`` is
 how much one unit of similarity is worth against the whole of the best keyword match.)
 Only the first ``depth`` candidates move; the rest keep their keyword order below them, so
-paging stays stable and a re-ranker costs the same whatever the size of the index.
+paging stays stable and a re-ranker costs the same whatever the size of the index. Articles
+sharing a title get the same similarity, so after the blend the ranking's own rule spreads
+them out again (``Weights.same_title``: the second of a title × 0.5, the third × 0.25, …):
+the first five results then hold more different answers.
 
 The portal ships one re-ranker, :class:`~.semantic.SemanticReranker` (the ``semantic``
 extra); any object with ``depth``, ``weight`` and ``similarities`` will do.
@@ -17,7 +20,7 @@ extra); any object with ``depth``, ``weight`` and ``similarities`` will do.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Protocol, runtime_checkable
 
 __all__ = ["Reranker", "blend"]
@@ -38,11 +41,17 @@ class Reranker(Protocol):
 
 
 def blend(
-    reranker: Reranker, query: str, top: Sequence[tuple[int, float]], titles: Sequence[str]
+    reranker: Reranker,
+    query: str,
+    top: Sequence[tuple[int, float]],
+    titles: Sequence[str],
+    groups: Sequence[Hashable] | None = None,
+    same_title: float = 1.0,
 ) -> list[tuple[int, float]]:
     """``top`` (document, score), best first, with its first ``depth`` re-ordered by the blend.
 
-    ``titles`` holds the title of each of the first ``depth`` documents of ``top``.
+    ``titles`` holds the title of each of the first ``depth`` documents of ``top``, ``groups``
+    a key per title (:func:`~.schema.title_group`) for the ``same_title`` spreading.
     """
     n = min(reranker.depth, len(top))
     if n < 2:
@@ -53,6 +62,15 @@ def blend(
         return list(top)
     sims = reranker.similarities(query, list(titles[:n]))
     scale = reranker.weight * best
-    blended = [(d, s + scale * float(sim)) for (d, s), sim in zip(head, sims)]
+    blended = [(d, s + scale * float(sim), i) for i, ((d, s), sim) in enumerate(zip(head, sims))]
     blended.sort(key=lambda item: item[1], reverse=True)  # stable: ties keep the keyword order
-    return blended + list(top[n:])
+    if groups is not None and same_title < 1.0:
+        seen: dict[Hashable, int] = {}
+        spread = []
+        for d, s, i in blended:
+            count = seen.get(groups[i], 0)
+            seen[groups[i]] = count + 1
+            spread.append((d, s * same_title**count, i))
+        spread.sort(key=lambda item: item[1], reverse=True)
+        blended = spread
+    return [(d, s) for d, s, _ in blended] + list(top[n:])
