@@ -83,8 +83,9 @@ class SemanticReranker:
         """Unit vectors, one row per text (a numpy array; zeros for a text without tokens)."""
         np = self._np
         out = np.zeros((len(texts), self._table.shape[1]), dtype=np.float32)
-        for i, encoding in enumerate(self._tokenizer.encode_batch(list(texts), add_special_tokens=False)):
-            ids = np.asarray(encoding.ids, dtype=np.int64)
+        encode = self._tokenizer.encode  # one at a time: encode_batch wakes a thread pool, for a few short texts
+        for i, text in enumerate(texts):
+            ids = np.asarray(encode(text, add_special_tokens=False).ids, dtype=np.int64)
             if ids.size:
                 ids = np.clip(ids, 0, self._table.shape[0] - 1)
                 v = self._table[ids].astype(np.float32).mean(axis=0)
