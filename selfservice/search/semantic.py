@@ -81,18 +81,25 @@ class SemanticReranker:
         self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> Any:
-        """Unit vectors, one row per text (a numpy array; zeros for a text without tokens)."""
+        """Unit vectors, one row per text (a numpy array; zeros for a text without tokens).
+
+        Texts are tokenised one at a time (``encode_batch`` wakes a thread pool, for a few
+        short titles), then every token row is summed per text in one ``add.reduceat``.
+        """
         np = self._np
         out = np.zeros((len(texts), self._table.shape[1]), dtype=np.float32)
-        encode = self._tokenizer.encode  # one at a time: encode_batch wakes a thread pool, for a few short texts
-        for i, text in enumerate(texts):
-            ids = np.asarray(encode(text, add_special_tokens=False).ids, dtype=np.int64)
-            if ids.size:
-                ids = np.clip(ids, 0, self._table.shape[0] - 1)
-                v = self._table[ids].astype(np.float32).mean(axis=0)
-                norm = float(np.linalg.norm(v))
-                if norm > 0:
-                    out[i] = v / norm
+        encode = self._tokenizer.encode
+        ids = [encode(text, add_special_tokens=False).ids for text in texts]
+        rows = [i for i, x in enumerate(ids) if x]
+        if not rows:
+            return out
+        counts = np.array([len(ids[i]) for i in rows])
+        flat = np.clip(np.fromiter((t for i in rows for t in ids[i]), dtype=np.int64, count=int(counts.sum())),
+                       0, self._table.shape[0] - 1)  # fmt: skip
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        means = np.add.reduceat(self._table[flat].astype(np.float32), starts, axis=0) / counts[:, None]
+        norms = np.linalg.norm(means, axis=1, keepdims=True)
+        out[rows] = np.divide(means, norms, out=np.zeros_like(means), where=norms > 0)
         return out
 
     def similarities(self, query: str, titles: Sequence[str]) -> Sequence[float]:
