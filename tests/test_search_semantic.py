@@ -8,7 +8,9 @@ embeddings, no stand-ins.
 from __future__ import annotations
 
 import logging
+import os
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -44,6 +46,16 @@ def test_loads_without_network_and_leaves_logging_alone(monkeypatch: pytest.Monk
     assert root.handlers == handlers and root.level == level
     assert len(r.similarities("delete my account", ["Delete your account"])) == 1
     assert "wordllama" not in sys.modules
+
+
+def test_imports_nothing_that_could_fetch_a_model() -> None:
+    # in a fresh interpreter: the test session itself has imported requests (via plugins)
+    code = ("import sys; from selfservice.search import SemanticReranker; "
+            "SemanticReranker().similarities('a', ['b']); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'wordllama', 'huggingface_hub', 'requests'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"})  # fmt: skip
+    assert out.stdout.strip() == "[]"
 
 
 def test_embeds_as_wordllama_does(reranker: SemanticReranker) -> None:
