@@ -75,6 +75,12 @@ def test_embeds_as_wordllama_does(reranker: SemanticReranker) -> None:
         model = WordLlamaInference(f.get_tensor("embedding.weight"), Tokenizer.from_file(str(tokenizer)))
     texts = ["How do I strikethrough text in Gmail?", "Multiple Dropbox accounts on one PC", "x"]
     assert reranker.embed(texts) == pytest.approx(model.embed(texts, norm=True), abs=1e-5)
+    for one in texts:
+        assert reranker.embed([one]) == pytest.approx(model.embed([one], norm=True), abs=1e-5)
+    # texts without tokens are zeros, wherever they are, and leave the others alone
+    mixed = reranker.embed(["", texts[0], "", texts[1], ""])
+    assert mixed[[1, 3]] == pytest.approx(reranker.embed(texts[:2]), abs=1e-6)
+    assert not mixed[[0, 2, 4]].any()
 
 
 def test_similar_meaning_scores_higher(reranker: SemanticReranker) -> None:

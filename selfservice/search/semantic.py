@@ -84,23 +84,30 @@ class SemanticReranker:
         """Unit vectors, one row per text (a numpy array; zeros for a text without tokens).
 
         Texts are tokenised one at a time (``encode_batch`` wakes a thread pool, for a few
-        short titles), then every token row is summed per text in one ``add.reduceat``.
+        short titles); the token rows of each text are summed (one ``add.reduceat`` for all)
+        and scaled to unit length, which is the normalised mean ``WordLlamaInference.embed``
+        computes. Few numpy calls: this runs on every search.
         """
         np = self._np
-        out = np.zeros((len(texts), self._table.shape[1]), dtype=np.float32)
         encode = self._tokenizer.encode
         ids = [encode(text, add_special_tokens=False).ids for text in texts]
-        rows = [i for i, x in enumerate(ids) if x]
-        if not rows:
-            return out
-        counts = np.array([len(ids[i]) for i in rows])
-        flat = np.clip(np.fromiter((t for i in rows for t in ids[i]), dtype=np.int64, count=int(counts.sum())),
-                       0, self._table.shape[0] - 1)  # fmt: skip
-        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        means = np.add.reduceat(self._table[flat].astype(np.float32), starts, axis=0) / counts[:, None]
-        norms = np.linalg.norm(means, axis=1, keepdims=True)
-        out[rows] = np.divide(means, norms, out=np.zeros_like(means), where=norms > 0)
-        return out
+        counts = [len(x) for x in ids]
+        flat = np.array([t for x in ids for t in x], dtype=np.int64)
+        if flat.size == 0:
+            return np.zeros((len(texts), self._table.shape[1]), dtype=np.float32)
+        last = self._table.shape[0] - 1
+        if flat.max() > last:
+            flat = np.minimum(flat, last)
+        rows = self._table[flat].astype(np.float32)
+        if len(texts) == 1:
+            sums = rows.sum(axis=0, keepdims=True)
+        else:
+            full = [i for i, c in enumerate(counts) if c]  # reduceat needs rising starts: no empty text
+            sums = np.zeros((len(texts), rows.shape[1]), dtype=np.float32)
+            sums[full] = np.add.reduceat(rows, np.cumsum([0, *(counts[i] for i in full[:-1])]), axis=0)
+        norms = np.sqrt(np.einsum("ij,ij->i", sums, sums))[:, None]
+        norms[norms == 0] = 1.0
+        return sums / norms
 
     def similarities(self, query: str, titles: Sequence[str]) -> Sequence[float]:
         """Cosine similarity of ``query`` to each title."""
