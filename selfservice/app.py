@@ -125,6 +125,7 @@ def create_portal(settings: Settings | None = None, /, **overrides: Any) -> Port
         time_limit=settings.search_time_limit,
         max_terms=settings.max_query_terms,
         max_length=settings.max_query_length,
+        reranker=settings.search_reranker,
     )
     index.sync(library.indexable())
     assets = StaticAssets(theme, settings.theme_variables, max_age=settings.static_max_age)
