@@ -124,6 +124,30 @@ def test_search_reranks_the_corrected_query(tmp_path: Path) -> None:
     ix.close()
 
 
+class Preparing(Overlap):
+    """Records what the index hands to ``prepare``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.prepared: list[list[str]] = []
+
+    def prepare(self, titles: Sequence[str]) -> None:
+        self.prepared.append(sorted(titles))
+
+
+def test_prepare_gets_every_title_once_per_version_of_the_index(tmp_path: Path) -> None:
+    r = Preparing()
+    ix = SearchIndex(tmp_path / "ix", reranker=r)
+    ix.rebuild(ARTICLES)
+    ix.search("refund")
+    ix.search("parcel ship")
+    assert r.prepared == [sorted(a.title for a in ARTICLES)]  # once, before the first re-ranking
+    ix.update(art("gift", "Gift cards", "A refund on a gift card goes back to the card."))
+    ix.search("refund")
+    assert len(r.prepared) == 2 and "Gift cards" in r.prepared[1] and len(r.prepared[1]) == 4
+    ix.close()
+
+
 def test_answer_is_not_reranked(tmp_path: Path) -> None:
     r = Overlap(weight=5.0)
     ix = SearchIndex(tmp_path / "ix", reranker=r)

@@ -118,6 +118,17 @@ def test_reranks_search_results(tmp_path: Path, reranker: SemanticReranker) -> N
     semantic.close()
 
 
+def test_prepare_embeds_new_titles_once_and_changes_nothing() -> None:
+    fresh = SemanticReranker()
+    titles = ["How do I strikethrough text in Gmail?", "How do I delete my Facebook account?", ""]
+    before = fresh.similarities("crossed out letters", titles)
+    again = SemanticReranker()
+    assert again.prepare([*titles, titles[0]]) == 3 and again.prepare(titles) == 0
+    assert again.similarities("crossed out letters", titles) == pytest.approx(before)
+    many = [f"Article number {i} about {w}" for i in range(1200) for w in ("mail",)]
+    assert again.prepare(many) == 1200  # more than one batch
+
+
 def test_bad_arguments() -> None:
     with pytest.raises(ValueError):
         SemanticReranker(depth=0)

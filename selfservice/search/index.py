@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import math
 import shutil
+import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
@@ -48,7 +49,7 @@ from .answers import MARGIN, Answer, best_passage
 from .facets import FACET_FIELDS
 from .query import Plan, PlanBuilder, normalize_synonyms
 from .ranking import Ranked, Weights
-from .rerank import Reranker, blend
+from .rerank import Reranker, blend, prepare
 from .results import FacetCount, Facets, SearchHit, SearchResults, SyncStats
 from .schema import (
     SCHEMA_VERSION, Analyzers, Shown, body_text, build_schema, doc_key, document, resolve_language, stamp,
@@ -96,6 +97,7 @@ class SearchIndex:
     ) -> None:
         self.path = Path(path)
         self.reranker = reranker
+        self._prepare_lock = threading.Lock()
         self.language = resolve_language(language)
         self.time_limit = time_limit
         self.max_terms = max_terms
@@ -466,6 +468,15 @@ class SearchIndex:
     ) -> list[tuple[int, float]]:
         """``top`` re-ordered by :func:`.rerank.blend`; in keyword order if the re-ranker fails."""
         labels = gen.column(searcher, "label")
+        if gen.reranker_ready is not reranker:  # once per opened version: all titles, ahead of searches
+            with self._prepare_lock:
+                if gen.reranker_ready is not reranker:
+                    try:
+                        live = searcher.reader().all_doc_ids()
+                        prepare(reranker, (labels[d].decode("utf-8", "surrogatepass") for d in live))
+                    except Exception:
+                        log.exception("the search re-ranker could not prepare the titles")
+                    gen.reranker_ready = reranker
         head = top[: reranker.depth]
         titles = [labels[d].decode("utf-8", "surrogatepass") for d, _ in head]
         groups = gen.ranker.groups(searcher.reader())

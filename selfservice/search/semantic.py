@@ -5,7 +5,7 @@
 vector per token, averaged, then scaled to unit length, as ``WordLlamaInference.embed`` does)
 and scores them by cosine similarity, for :func:`.rerank.blend`. No neural network runs: a
 query costs a tokenisation and a few hundred additions (about 0.1 ms); titles are embedded
-once and kept.
+once, ahead of the searches (:meth:`SemanticReranker.prepare`), and kept.
 
 Nothing is downloaded, ever: the weights (16 MB) and the tokenizer file ship inside the
 ``wordllama`` wheel and are opened here by path, with ``safetensors`` and ``tokenizers`` (its
@@ -24,7 +24,7 @@ from __future__ import annotations
 import importlib.util
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ __all__ = ["SemanticReranker", "model_files"]
 _MODEL = "l2_supercat"
 _DIM = 256
 _TITLES = 50_000  # title vectors kept (1 KB each)
+_BATCH = 1_000  # titles embedded together by prepare (their token rows: a few MB)
 INSTALL = "install the extra: pip install 'selfservice[semantic]'"
 
 
@@ -108,6 +109,25 @@ class SemanticReranker:
         norms = np.sqrt(np.einsum("ij,ij->i", sums, sums))[:, None]
         norms[norms == 0] = 1.0
         return sums / norms
+
+    def prepare(self, titles: Iterable[str]) -> int:
+        """Embed every title not embedded yet, in batches; how many were new.
+
+        The index calls this once per opened version of itself with all its titles, so a
+        search only embeds its query: embedding a candidate title inside a search cost up to
+        30 tokenisations, which tripled the slowest searches. At 3,671 titles this takes
+        about 0.1 s, at 30,000 about 1 s, once; later versions add only changed titles.
+        """
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in titles if t not in self._titles))
+        for start in range(0, len(missing), _BATCH):
+            chunk = missing[start : start + _BATCH]
+            fresh = dict(zip(chunk, self.embed(chunk)))
+            with self._lock:
+                self._titles.update(fresh)
+                while len(self._titles) > _TITLES:
+                    self._titles.popitem(last=False)
+        return len(missing)
 
     def similarities(self, query: str, titles: Sequence[str]) -> Sequence[float]:
         """Cosine similarity of ``query`` to each title."""
