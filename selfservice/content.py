@@ -42,6 +42,8 @@ from .manuals import (
     build_manuals,
     find_manual_specs,
 )
+from .bodies import Body, BodyStore
+from .bodies import body_key as body_key_of
 from .markup import Heading, render
 
 __all__ = [
@@ -68,31 +70,96 @@ _FENCE = "---"
 MAX_FILE_BYTES = 2_000_000
 
 
-@dataclass
 class Article:
-    """One help article, parsed and pre-rendered. Immutable once loaded."""
+    """One help article: what lists and navigation need, in memory, and its body on demand.
 
-    slug: str
-    title: str
-    summary: str
-    body_html: str  # sanitized HTML; internal links start with ROOT_MARKER
-    body_text: str  # plain text for search and snippets
-    toc: tuple[Heading, ...]
-    category: str  # category slug
-    tags: tuple[str, ...] = ()
-    keywords: tuple[str, ...] = ()  # front matter `keywords` + `aliases`
-    related: tuple[str, ...] = ()  # slugs
-    contexts: tuple[str, ...] = ()  # host URL patterns / context keys for the widget
-    updated: date | None = None
-    locale: str = "en"
-    draft: bool = False
-    path: Path | None = None
-    mtime_ns: int = 0
-    manual: str | None = None  # manual id when the article is a manual chapter
-    extra: dict[str, object] = field(default_factory=dict)
-    links: tuple[tuple[str, int], ...] = ()  # (target as written, line in the file) for `check`
-    url_path: str = ""  # where it is served under the mount: /a/<slug> or /m/<id>/<version>/<chapter>
-    translation: bool = False  # a ``<stem>.<locale>.md`` version of another article (Library.translations)
+    ``body_html``, ``body_text``, ``toc`` and ``links`` come from :attr:`body`, which an
+    article loaded with a data folder reads from the :class:`~selfservice.bodies.BodyStore`
+    when asked (see ``bodies.py``); an article built in memory keeps its body itself.
+    ``body_key`` is a digest of the body: it changes whenever the body does.
+    Immutable once loaded.
+    """
+
+    __slots__ = (
+        "slug", "title", "summary", "category", "tags", "keywords", "related", "contexts", "updated",
+        "locale", "draft", "path", "mtime_ns", "manual", "extra", "url_path", "translation", "body_key",
+        "_body", "_store",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        slug: str,
+        title: str,
+        summary: str = "",
+        body_html: str = "",
+        body_text: str = "",
+        toc: tuple[Heading, ...] = (),
+        category: str = "general",  # category slug
+        tags: tuple[str, ...] = (),
+        keywords: tuple[str, ...] = (),  # front matter `keywords` + `aliases`
+        related: tuple[str, ...] = (),  # slugs
+        contexts: tuple[str, ...] = (),  # host URL patterns / context keys for the widget
+        updated: date | None = None,
+        locale: str = "en",
+        draft: bool = False,
+        path: Path | None = None,
+        mtime_ns: int = 0,
+        manual: str | None = None,  # manual id when the article is a manual chapter
+        extra: dict[str, object] | None = None,
+        links: tuple[tuple[str, int], ...] = (),  # (target as written, line in the file) for `check`
+        url_path: str = "",  # where it is served under the mount: /a/<slug> or /m/<id>/<version>/<chapter>
+        translation: bool = False,  # a ``<stem>.<locale>.md`` version of another article (Library.translations)
+        *,
+        body: Body | None = None,
+        body_key: str | None = None,
+        store: BodyStore | None = None,
+    ) -> None:
+        self.slug, self.title, self.summary, self.category = slug, title, summary, category
+        self.tags, self.keywords, self.related, self.contexts = tags, keywords, related, contexts
+        self.updated, self.locale, self.draft, self.path, self.mtime_ns = updated, locale, draft, path, mtime_ns
+        self.manual, self.extra, self.url_path, self.translation = manual, extra or {}, url_path, translation
+        if store is not None and body_key is not None:
+            self._body: Body | None = None
+            self._store: BodyStore | None = store
+            self.body_key = body_key
+        else:
+            self._body = body if body is not None else Body(body_html, body_text, tuple(toc), tuple(links))
+            self._store = None
+            self.body_key = body_key_of(self._body)
+
+    @property
+    def body(self) -> Body:
+        if self._body is not None:
+            return self._body
+        assert self._store is not None, "an article read from the render cache is attached to its store on load"
+        return self._store.get(self.body_key)
+
+    @property
+    def body_html(self) -> str:
+        return self.body.html
+
+    @property
+    def body_text(self) -> str:
+        return self.body.text
+
+    @property
+    def toc(self) -> tuple[Heading, ...]:
+        return self.body.toc
+
+    @property
+    def links(self) -> tuple[tuple[str, int], ...]:
+        return self.body.links
+
+    def __getstate__(self) -> tuple[object, ...]:
+        # The store is a live connection: a cached article is attached to its store on load.
+        return tuple(getattr(self, name) for name in self.__slots__[:-1]) + (None,)
+
+    def __setstate__(self, state: tuple[object, ...]) -> None:
+        for name, value in zip(self.__slots__, state):
+            object.__setattr__(self, name, value)
+
+    def __repr__(self) -> str:
+        return f"Article(slug={self.slug!r}, title={self.title!r}, locale={self.locale!r}, url_path={self.url_path!r})"
 
 
 @dataclass(slots=True)
@@ -146,6 +213,7 @@ class Library:
     manuals: dict[str, dict[str, Manual]] = field(default_factory=dict)  # id → version → Manual
     translations: dict[str, dict[str, Article]] = field(default_factory=dict)  # slug → locale → Article
     sources: tuple[Path, ...] = ()
+    bodies: BodyStore | None = field(default=None, repr=False)  # where article bodies live (bodies.py)
     _by_file: dict[Path, _Entry] = field(default_factory=dict, repr=False)
 
     def document(self, slug: str) -> Article | None:
@@ -320,7 +388,8 @@ def _read(
         st = path.stat()
         entry = old.get(path) if old else None
         key = manual.key if manual is not None else None
-        if entry is not None and entry.stat == (st.st_mtime_ns, st.st_size) and entry.article.manual == key:
+        if (entry is not None and entry.stat == (st.st_mtime_ns, st.st_size) and entry.article.manual == key
+                and (entry.article._body is not None or entry.article._store is not None)):
             a = entry.article
             return _Draft(path, root, {}, "", 1, a.slug, entry.stat, a.url_path, manual, entry)
         if st.st_size > MAX_FILE_BYTES:
@@ -378,33 +447,45 @@ def _humanize(slug: str) -> str:
 def _render_version() -> str:
     """Changes whenever the rendering code changes, so stale cached HTML is never served."""
     h = hashlib.blake2b(digest_size=8)
-    for mod in ("markup.py", "content.py"):
+    for mod in ("markup.py", "content.py", "bodies.py"):
         h.update((Path(__file__).parent / mod).read_bytes())
     return h.hexdigest()
 
 
-def _read_cache(cache_file: Path | None) -> dict[Path, _Entry]:
+def bodies_path(cache_file: Path) -> Path:
+    """The :class:`~selfservice.bodies.BodyStore` file that goes with ``cache_file``."""
+    return cache_file.with_name(f"{cache_file.stem}-bodies.sqlite3")
+
+
+def _read_cache(cache_file: Path | None, store: BodyStore | None) -> dict[Path, _Entry]:
     """Articles rendered by an earlier process, keyed by file; {} when absent or stale.
 
-    The cache is a pickle in the portal's own data folder (written only by this code),
-    which is what makes a cold start with thousands of articles take well under a second.
+    The cache is a pickle in the portal's own data folder (written only by this code) of
+    every article without its body (those are in ``store``, read on demand), which is
+    what makes a restart with thousands of articles take well under a second. It names
+    the store it was written with: a store made afresh since is a miss.
     """
-    if cache_file is None or not cache_file.is_file():
+    if cache_file is None or store is None or not cache_file.is_file():
         return {}
     try:
         with cache_file.open("rb") as f:
-            version, items = pickle.load(f)
+            version, store_id, items = pickle.load(f)
     except Exception:  # a corrupt or foreign cache is just a miss
         logging.getLogger("selfservice").warning("ignoring unreadable render cache %s", cache_file)
         return {}
-    return items if version == _render_version() and isinstance(items, dict) else {}
+    if version != _render_version() or store_id != store.id or not isinstance(items, dict):
+        return {}
+    for entry in items.values():
+        entry.article._store = store
+    return items
 
 
-def _write_cache(cache_file: Path, items: dict[Path, _Entry]) -> None:
+def _write_cache(cache_file: Path, store: BodyStore, items: dict[Path, _Entry]) -> None:
+    store.keep_only(e.article.body_key for e in items.values())  # bodies first: the cache points at them
     cache_file.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")
     with tmp.open("wb") as f:
-        pickle.dump((_render_version(), items), f, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump((_render_version(), store.id, items), f, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, cache_file)  # atomic: other workers never read half a file
 
 
@@ -423,7 +504,11 @@ def load_library(
     """
     problems: list[Problem] = []
     drafts: list[_Draft] = []
-    old = previous._by_file if previous is not None else _read_cache(cache_file)
+    if previous is not None:
+        store, old = previous.bodies, previous._by_file
+    else:
+        store = BodyStore(bodies_path(cache_file)) if cache_file is not None else None
+        old = _read_cache(cache_file, store)
     categories: dict[str, Category] = {}
     specs: list[ManualSpec] = []
     roots = tuple(Path(p) for p in paths)
@@ -457,7 +542,7 @@ def load_library(
         by_slug[d.slug] = d
         by_path[os.path.abspath(d.path)] = d
 
-    lib = Library(categories=categories, sources=roots)
+    lib = Library(categories=categories, sources=roots, bodies=store)
     rendered_any = False
     for d in [*by_slug.values(), *translated]:
         entry = d.cached
@@ -472,7 +557,7 @@ def load_library(
                            d.url_path, d.manual, None, d.locale)
             start = len(problems)
             try:
-                article, resolved = _build(d, by_path, default_locale, problems)
+                article, resolved = _build(d, by_path, default_locale, problems, store)
             except ContentError as exc:  # e.g. a body over the markup size limit
                 problems.append(Problem(d.path, exc.line, exc.message))
                 continue
@@ -499,9 +584,11 @@ def load_library(
         cat.slugs.append(article.slug)
     lib.manuals = build_manuals(specs, {d.path.resolve(): d.slug for d in by_slug.values() if d.manual})
     lib.problems = problems
-    if cache_file is not None and (rendered_any or len(old) != len(lib._by_file)):
+    if store is not None:
+        store.flush()
+    if cache_file is not None and store is not None and (rendered_any or len(old) != len(lib._by_file)):
         try:
-            _write_cache(cache_file, lib._by_file)
+            _write_cache(cache_file, store, lib._by_file)
         except OSError as exc:
             logging.getLogger("selfservice").warning("cannot write render cache %s: %s", cache_file, exc)
     return lib
@@ -585,7 +672,7 @@ def _resolve(source: Path, target: str, by_path: dict[str, _Draft]) -> str | Non
 
 
 def _build(
-    d: _Draft, by_path: dict[str, _Draft], default_locale: str, problems: list[Problem]
+    d: _Draft, by_path: dict[str, _Draft], default_locale: str, problems: list[Problem], store: BodyStore | None
 ) -> tuple[Article, tuple[tuple[str, str | None], ...]]:
     meta = d.meta
     for key in meta:
@@ -614,13 +701,12 @@ def _build(
     category = re.sub(r"[^a-z0-9_-]+", "-", category).strip("-") or "general"
     locale = d.locale or str(meta.get("locale") or default_locale)
     extra = {k: v for k, v in meta.items() if k not in KNOWN_KEYS or k in ("source", "order")}
+    links = tuple((target, line + d.body_line - 1) for target, line in rendered.links)
+    body = Body(rendered.html, rendered.text, rendered.toc, links)
     article = Article(
         slug=d.slug,
         title=str(title).strip(),
         summary=" ".join(str(summary).split()),
-        body_html=rendered.html,
-        body_text=rendered.text,
-        toc=rendered.toc,
         category=category,
         tags=_str_list(meta.get("tags"), "tags", problems, d.path),
         keywords=_str_list(meta.get("keywords"), "keywords", problems, d.path)
@@ -633,9 +719,11 @@ def _build(
         path=d.path,
         mtime_ns=d.stat[0],
         extra=extra,
-        links=tuple((target, line + d.body_line - 1) for target, line in rendered.links),
         url_path=d.url_path,
         manual=d.manual.key if d.manual else None,
         translation=d.locale is not None,
+        body=None if store is not None else body,
+        body_key=store.add(body) if store is not None else None,
+        store=store,
     )
     return article, tuple(resolved.items())
