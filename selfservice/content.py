@@ -350,7 +350,7 @@ class _Draft:
     path: Path
     root: Path
     meta: dict[str, Any]
-    body: str
+    body: str | None  # None: read again when rendered (see _markdown)
     body_line: int
     slug: str
     stat: tuple[int, int]
@@ -395,7 +395,8 @@ def _read(
         if st.st_size > MAX_FILE_BYTES:
             raise ContentError(f"file is larger than {MAX_FILE_BYTES // 1_000_000} MB; split it", path)
         source = path.read_text(encoding="utf-8")
-        meta, body, line = parse_front_matter(source, path)
+        meta, _, line = parse_front_matter(source, path)
+        body = None  # not kept: all sources at once would be most of a first start's memory
     except UnicodeDecodeError:
         problems.append(Problem(path, 1, "file is not UTF-8 text"))
         return None
@@ -671,6 +672,15 @@ def _resolve(source: Path, target: str, by_path: dict[str, _Draft]) -> str | Non
     return None
 
 
+def _markdown(d: _Draft) -> str:
+    """The markdown body of ``d``'s file, after the front matter read by :func:`_read`."""
+    try:
+        source = d.path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ContentError(f"cannot read file: {exc}", d.path) from None
+    return "\n".join(source.removeprefix("\ufeff").split("\n")[d.body_line - 1 :])
+
+
 def _build(
     d: _Draft, by_path: dict[str, _Draft], default_locale: str, problems: list[Problem], store: BodyStore | None
 ) -> tuple[Article, tuple[tuple[str, str | None], ...]]:
@@ -687,7 +697,7 @@ def _build(
             return None
         return ROOT_MARKER + url_path + (f"#{frag}" if frag else "")
 
-    rendered = render(d.body, resolve_link=resolve)
+    rendered = render(d.body if d.body is not None else _markdown(d), resolve_link=resolve)
     title = meta.get("title")
     if not isinstance(title, (str, int, float)) or not str(title).strip():
         title = rendered.title
