@@ -27,6 +27,7 @@ import sqlite3
 import threading
 import time
 import uuid
+import weakref
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -83,7 +84,8 @@ class BodyStore:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30.0)
+        weakref.finalize(self, self._db.close)  # a portal dropped (tests build many) closes its file
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS body (key TEXT PRIMARY KEY, data BLOB NOT NULL, orphaned REAL)")
