@@ -93,7 +93,7 @@ class BodyStore:
         self._db.execute("INSERT OR IGNORE INTO meta VALUES ('id', ?)", (uuid.uuid4().hex,))
         self.id: str = self._db.execute("SELECT value FROM meta WHERE name = 'id'").fetchone()[0]
         self._pending: dict[str, bytes] = {}
-        self.get = functools.lru_cache(maxsize=max_cached)(self._load)
+        self._cached = functools.lru_cache(maxsize=max_cached)(self._load)
         self.reads = 0  # bodies read from the file (the LRU's misses)
 
     def add(self, body: Body) -> str:
@@ -121,6 +121,15 @@ class BodyStore:
                 self._db.execute("ROLLBACK")
                 raise
 
+    def get(self, key: str) -> Body:
+        """The body stored under ``key``; an empty one (and an error logged) if it is gone."""
+        try:
+            return self._cached(key)
+        except KeyError:  # not cached, so a body written later under this key is found
+            log.error("article body %s is missing from %s; delete the data folder's render cache and restart",
+                      key, self.path)
+            return EMPTY
+
     def _load(self, key: str) -> Body:
         with self._lock:
             packed = self._pending.get(key)
@@ -129,9 +138,7 @@ class BodyStore:
                 packed = row[0] if row is not None else None
             self.reads += 1
         if packed is None:
-            log.error("article body %s is missing from %s; delete the data folder's render cache and restart",
-                      key, self.path)
-            return EMPTY
+            raise KeyError(key)
         return _unpack(packed)
 
     def keep_only(self, keys: Iterable[str], *, now: float | None = None) -> None:

@@ -484,10 +484,13 @@ def _read_cache(cache_file: Path | None, store: BodyStore | None) -> dict[Path, 
         return {}
     try:
         with cache_file.open("rb") as f:
-            version, store_id, items = pickle.load(f)
+            data = pickle.load(f)
     except Exception:  # a corrupt or foreign cache is just a miss
         logging.getLogger("selfservice").warning("ignoring unreadable render cache %s", cache_file)
         return {}
+    if not (isinstance(data, tuple) and len(data) == 3):  # written by an older version
+        return {}
+    version, store_id, items = data
     if version != _render_version() or store_id != store.id or not isinstance(items, dict):
         return {}
     for entry in items.values():

@@ -25,3 +25,10 @@ def test_unused_bodies_go_after_the_grace_period(tmp_path: Path) -> None:
     back = store.add(Body("old", "old"))  # an edit undone: the body is stored again
     store.keep_only([new, back], now=1e9)
     assert len(store) == 2
+
+
+def test_a_missing_body_is_empty_and_not_remembered(tmp_path: Path) -> None:
+    store = BodyStore(tmp_path / "b.sqlite3")
+    key = body_key(Body("later", "later"))
+    assert store.get(key).html == ""
+    assert store.add(Body("later", "later")) == key and store.get(key).html == "later"
