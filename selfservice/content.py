@@ -34,6 +34,8 @@ from typing import Any
 import yaml
 from babel import Locale, UnknownLocaleError
 
+from .bodies import Body, BodyStore
+from .bodies import body_key as body_key_of
 from .errors import ContentError, FrontMatterError
 from .manuals import (
     ATTACHMENT_TYPES,
@@ -42,8 +44,6 @@ from .manuals import (
     build_manuals,
     find_manual_specs,
 )
-from .bodies import Body, BodyStore
-from .bodies import body_key as body_key_of
 from .markup import Heading, render
 
 __all__ = [
@@ -81,9 +81,8 @@ class Article:
     """
 
     __slots__ = (
-        "slug", "title", "summary", "category", "tags", "keywords", "related", "contexts", "updated",
-        "locale", "draft", "path", "mtime_ns", "manual", "extra", "url_path", "translation", "body_key",
-        "_body", "_store",
+        "_body", "_store", "body_key", "category", "contexts", "draft", "extra", "keywords", "locale", "manual",
+        "mtime_ns", "path", "related", "slug", "summary", "tags", "title", "translation", "updated", "url_path",
     )  # fmt: skip
 
     def __init__(
@@ -150,13 +149,14 @@ class Article:
     def links(self) -> tuple[tuple[str, int], ...]:
         return self.body.links
 
-    def __getstate__(self) -> tuple[object, ...]:
+    def __getstate__(self) -> dict[str, object]:
         # The store is a live connection: a cached article is attached to its store on load.
-        return tuple(getattr(self, name) for name in self.__slots__[:-1]) + (None,)
+        return {name: getattr(self, name) for name in self.__slots__ if name != "_store"}
 
-    def __setstate__(self, state: tuple[object, ...]) -> None:
-        for name, value in zip(self.__slots__, state):
-            object.__setattr__(self, name, value)
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self._store = None
+        for name, value in state.items():
+            setattr(self, name, value)
 
     def __repr__(self) -> str:
         return f"Article(slug={self.slug!r}, title={self.title!r}, locale={self.locale!r}, url_path={self.url_path!r})"
