@@ -70,6 +70,7 @@ _FENCE = "---"
 MAX_FILE_BYTES = 2_000_000
 
 
+@dataclass(init=False, eq=False, repr=False)  # so dataclasses.replace() and fields() work
 class Article:
     """One help article: what lists and navigation need, in memory, and its body on demand.
 
@@ -81,9 +82,30 @@ class Article:
     """
 
     __slots__ = (
-        "_body", "_store", "body_key", "category", "contexts", "draft", "extra", "keywords", "locale", "manual",
-        "mtime_ns", "path", "related", "slug", "summary", "tags", "title", "translation", "updated", "url_path",
+        "body_key", "category", "contexts", "draft", "extra", "in_memory", "keywords", "locale", "manual",
+        "mtime_ns", "path", "related", "slug", "store", "summary", "tags", "title", "translation", "updated",
+        "url_path",
     )  # fmt: skip
+    slug: str
+    title: str
+    summary: str
+    category: str
+    tags: tuple[str, ...]
+    keywords: tuple[str, ...]
+    related: tuple[str, ...]
+    contexts: tuple[str, ...]
+    updated: date | None
+    locale: str
+    draft: bool
+    path: Path | None
+    mtime_ns: int
+    manual: str | None
+    extra: dict[str, object]
+    url_path: str
+    translation: bool
+    body_key: str  # a digest of the body
+    in_memory: Body | None  # the body, when it is not in a store
+    store: BodyStore | None  # where the body is, otherwise
 
     def __init__(
         self,
@@ -109,7 +131,7 @@ class Article:
         url_path: str = "",  # where it is served under the mount: /a/<slug> or /m/<id>/<version>/<chapter>
         translation: bool = False,  # a ``<stem>.<locale>.md`` version of another article (Library.translations)
         *,
-        body: Body | None = None,
+        in_memory: Body | None = None,
         body_key: str | None = None,
         store: BodyStore | None = None,
     ) -> None:
@@ -118,20 +140,17 @@ class Article:
         self.updated, self.locale, self.draft, self.path, self.mtime_ns = updated, locale, draft, path, mtime_ns
         self.manual, self.extra, self.url_path, self.translation = manual, extra or {}, url_path, translation
         if store is not None and body_key is not None:
-            self._body: Body | None = None
-            self._store: BodyStore | None = store
-            self.body_key = body_key
+            self.in_memory, self.store, self.body_key = None, store, body_key
         else:
-            self._body = body if body is not None else Body(body_html, body_text, tuple(toc), tuple(links))
-            self._store = None
-            self.body_key = body_key_of(self._body)
+            self.in_memory = in_memory if in_memory is not None else Body(body_html, body_text, tuple(toc), tuple(links))
+            self.store, self.body_key = None, body_key_of(self.in_memory)
 
     @property
     def body(self) -> Body:
-        if self._body is not None:
-            return self._body
-        assert self._store is not None, "an article read from the render cache is attached to its store on load"
-        return self._store.get(self.body_key)
+        if self.in_memory is not None:
+            return self.in_memory
+        assert self.store is not None, "an article read from the render cache is attached to its store on load"
+        return self.store.get(self.body_key)
 
     @property
     def body_html(self) -> str:
@@ -151,10 +170,10 @@ class Article:
 
     def __getstate__(self) -> dict[str, object]:
         # The store is a live connection: a cached article is attached to its store on load.
-        return {name: getattr(self, name) for name in self.__slots__ if name != "_store"}
+        return {name: getattr(self, name) for name in self.__slots__ if name != "store"}
 
     def __setstate__(self, state: dict[str, object]) -> None:
-        self._store = None
+        self.store = None
         for name, value in state.items():
             setattr(self, name, value)
 
@@ -403,7 +422,7 @@ def _read(
         entry = old.get(path) if old else None
         key = manual.key if manual is not None else None
         if (entry is not None and entry.stat == (st.st_mtime_ns, st.st_size) and entry.article.manual == key
-                and (entry.article._body is not None or entry.article._store is not None)):
+                and (entry.article.in_memory is not None or entry.article.store is not None)):
             a = entry.article
             return _Draft(path, root, {}, "", 1, a.slug, entry.stat, a.url_path, manual, entry)
         if st.st_size > MAX_FILE_BYTES:
@@ -494,7 +513,7 @@ def _read_cache(cache_file: Path | None, store: BodyStore | None) -> dict[Path, 
     if version != _render_version() or store_id != store.id or not isinstance(items, dict):
         return {}
     for entry in items.values():
-        entry.article._store = store
+        entry.article.store = store
     return items
 
 
@@ -749,7 +768,7 @@ def _build(
         url_path=d.url_path,
         manual=d.manual.key if d.manual else None,
         translation=d.locale is not None,
-        body=None if store is not None else body,
+        in_memory=None if store is not None else body,
         body_key=store.add(body) if store is not None else None,
         store=store,
     )
