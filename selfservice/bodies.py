@@ -108,18 +108,25 @@ class BodyStore:
         return key
 
     def flush(self) -> None:
+        """Write the buffered bodies; if the file cannot take them (disk full, read-only
+        folder) they stay in memory, still readable, and a warning is logged."""
         with self._lock:
             if not self._pending:
                 return
-            rows, self._pending = list(self._pending.items()), {}
-            self._db.execute("BEGIN IMMEDIATE")
+            rows = list(self._pending.items())
             try:
-                self._db.executemany("INSERT INTO body (key, data) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
-                                     "orphaned = NULL", rows)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._db.executemany("INSERT INTO body (key, data) VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
+                                         "SET orphaned = NULL", rows)
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                log.warning("cannot write article bodies to %s (%s); keeping %d in memory", self.path, exc, len(rows))
+                return
+            self._pending = {}
 
     def get(self, key: str) -> Body:
         """The body stored under ``key``; an empty one (and an error logged) if it is gone."""

@@ -25,6 +25,7 @@ import logging
 import os
 import pickle
 import re
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -491,6 +492,18 @@ def bodies_path(cache_file: Path) -> Path:
     return cache_file.with_name(f"{cache_file.stem}-bodies.sqlite3")
 
 
+def _open_store(cache_file: Path | None) -> BodyStore | None:
+    """The body store beside ``cache_file``; None (bodies kept in memory) if it cannot be opened."""
+    if cache_file is None:
+        return None
+    try:
+        return BodyStore(bodies_path(cache_file))
+    except (OSError, sqlite3.Error) as exc:
+        logging.getLogger("selfservice").warning("cannot open the body store next to %s (%s): articles stay in "
+                                                 "memory", cache_file, exc)
+        return None
+
+
 def _read_cache(cache_file: Path | None, store: BodyStore | None) -> dict[Path, _Entry]:
     """Articles rendered by an earlier process, keyed by file; {} when absent or stale.
 
@@ -544,7 +557,7 @@ def load_library(
     if previous is not None:
         store, old = previous.bodies, previous._by_file
     else:
-        store = BodyStore(bodies_path(cache_file)) if cache_file is not None else None
+        store = _open_store(cache_file)
         old = _read_cache(cache_file, store)
     categories: dict[str, Category] = {}
     specs: list[ManualSpec] = []
@@ -626,7 +639,7 @@ def load_library(
     if cache_file is not None and store is not None and (rendered_any or len(old) != len(lib._by_file)):
         try:
             _write_cache(cache_file, store, lib._by_file)
-        except OSError as exc:
+        except (OSError, sqlite3.Error) as exc:
             logging.getLogger("selfservice").warning("cannot write render cache %s: %s", cache_file, exc)
     return lib
 

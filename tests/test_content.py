@@ -157,3 +157,12 @@ def test_render_cache_without_its_body_store_is_not_used(tmp_path: Path) -> None
         f.unlink()
     lib = load_library([content], cache_file=cache)
     assert lib.articles["one"].body_text.strip() == "Words."
+
+
+def test_a_data_folder_that_cannot_hold_the_body_store_keeps_bodies_in_memory(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    write(content, "a/one.md", "---\ntitle: One\n---\nWords.\n")
+    blocker = tmp_path / "data"
+    blocker.write_text("a file where the data folder should be", encoding="utf-8")
+    lib = load_library([content], cache_file=blocker / "render-cache.pickle")
+    assert lib.bodies is None and lib.articles["one"].body_text.strip() == "Words."
