@@ -18,6 +18,7 @@ failure, a row stays unsent for staff to look at (:func:`dead_letters`); nothing
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -153,7 +154,9 @@ class OutboxWorker:
             try:
                 await task
             except asyncio.CancelledError:
-                pass
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():  # our caller was cancelled too
+                    raise
 
     async def run_once(self, now: datetime | None = None, *, batch: int = 50) -> int:
         """Deliver every row due at ``now``; returns how many were sent. Call it from cron or tests."""
@@ -229,8 +232,9 @@ class OutboxWorker:
                 log.exception("outbox worker pass failed; retrying in %g s", IDLE_POLL)
                 wait = IDLE_POLL
             self.idle.set()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
-            except TimeoutError:
-                pass
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that
+            # arrives as the wait ends (CPython gh-86296), and stop() then waits forever.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
             self.idle.clear()
