@@ -6,7 +6,10 @@ request, so imports are included and nothing is shared between runs:
 1. first start: renders every article and builds the search index (empty data folder);
 2. restarts with the render cache and the index persisted (median of --runs).
 
-    python benchmarks/cold_start.py [--corpus build/hd/helpdocs] [--runs 3]
+    python benchmarks/cold_start.py [--corpus build/hd/helpdocs] [--runs 3] [--data DIR]
+
+``--data DIR`` keeps the data folder (render cache, body store, index) for a later look,
+such as profiling a restart; the first start is run only while DIR has no render cache.
 """
 
 from __future__ import annotations
@@ -66,19 +69,22 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--data", help="data folder to use and keep (default: a temporary one, removed)")
     args = ap.parse_args()
     content = corpus(args.corpus)
-    data = Path(tempfile.mkdtemp(prefix="ss-cold-"))
+    data = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix="ss-cold-"))
     try:
-        first = run(content, data)
+        first = run(content, data) if not (data / "render-cache.pickle").exists() else None
         warm = [run(content, data) for _ in range(args.runs)]
     finally:
-        shutil.rmtree(data, ignore_errors=True)
+        if not args.data:
+            shutil.rmtree(data, ignore_errors=True)
     med = {k: statistics.median(r[k] for r in warm) for k in warm[0]}
-    print(f"corpus: {content} ({int(first['articles'])} articles)")
+    print(f"corpus: {content} ({int(warm[0]['articles'])} articles)")
     print(f"{'':34} {'imports':>8} {'create_portal':>14} {'first 2 requests':>17} {'peak RSS MB':>12}")
-    print(f"{'first start (render + index build)':34} {first['import']:8.2f} {first['create_portal']:14.2f} "
-          f"{first['first_requests']:17.3f} {first['rss_mb']:12.0f}")
+    if first is not None:
+        print(f"{'first start (render + index build)':34} {first['import']:8.2f} {first['create_portal']:14.2f} "
+              f"{first['first_requests']:17.3f} {first['rss_mb']:12.0f}")
     print(f"{'restart, median of ' + str(args.runs):34} {med['import']:8.2f} {med['create_portal']:14.2f} "
           f"{med['first_requests']:17.3f} {med['rss_mb']:12.0f}")
 

@@ -9,8 +9,10 @@ machine. Every request is a new visitor (no cookie), so every acknowledged answe
 0. **Baselines**, same run, same load generator: a bare Starlette app answering the same POST
    without storing anything (the HTTP ceiling of this machine), and the store alone (votes
    straight to ``portal.desk.feedback.vote``, no HTTP).
-1. **Throughput**: C clients for S seconds → acknowledged writes/s and latency percentiles;
-   then the rows are counted: ``lost = acknowledged - rows`` must be 0.
+1. **Throughput**: C clients for S seconds → acknowledged writes/s, latency percentiles and
+   the server's CPU time per write (all its processes, from ``/proc``: steadier than writes/s
+   when other jobs share the machine); then the rows are counted: ``lost = acknowledged -
+   rows`` must be 0.
 2. **kill -9**: a storm of writes, the server killed with SIGKILL in the middle of it, then
    restarted on the same database: every receipt acknowledged before the kill must be there.
 
@@ -110,6 +112,19 @@ class Server:
                 pass
             time.sleep(0.1)  # a benchmark, not a test: polling for the port is fine here
         raise SystemExit("the server did not start")
+
+    def cpu(self) -> float:
+        """CPU seconds (user + system) used so far by the server's processes (its process group):
+        per write, a steadier figure than writes/s when other jobs share the machine."""
+        tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+        for stat in glob("/proc/[0-9]*/stat"):
+            try:
+                fields = Path(stat).read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if int(fields[2]) == self.proc.pid:  # pgrp: the server was started in its own session
+                total += (int(fields[11]) + int(fields[12])) / tick
+        return total
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -263,12 +278,15 @@ def run_backend(name: str, url: str | None, clients_list: list[int], seconds: fl
     try:
         for clients in clients_list:
             before = stored_ids(db_url)
+            cpu = server.cpu()
             receipts, latencies, errors, elapsed = asyncio.run(load(server.port, clients, seconds, slug))
+            cpu = server.cpu() - cpu
             after = stored_ids(db_url)
             new_rows = after - before
             lost = len(set(receipts) - after)
             rows.append(f"{name:<10} {clients:>7} {len(receipts) / elapsed:>9.0f} {pct(latencies, .5):>7.1f} "
-                        f"{pct(latencies, .99):>7.1f} {len(receipts):>8} {len(new_rows):>8} {lost:>5} {len(errors):>6}")
+                        f"{pct(latencies, .99):>7.1f} {len(receipts):>8} {len(new_rows):>8} {lost:>5} {len(errors):>6} "
+                        f"{cpu * 1000 / max(len(receipts), 1):>7.2f}")
             print(rows[-1], flush=True)
             if errors:
                 print("   first errors:", errors[:3], flush=True)
@@ -299,9 +317,12 @@ def run_baselines(clients_list: list[int], seconds: float) -> None:
     server = Server(Path(tempfile.mkdtemp(prefix="ss-bench-bare-")), None, factory="bare_factory")
     try:
         for clients in clients_list:
+            cpu = server.cpu()
             receipts, latencies, errors, elapsed = asyncio.run(load(server.port, clients, seconds, "x"))
+            cpu = server.cpu() - cpu
             print(f"{'bare HTTP':<10} {clients:>7} {len(receipts) / elapsed:>9.0f} {pct(latencies, .5):>7.1f} "
-                  f"{pct(latencies, .99):>7.1f} {len(receipts):>8} {'-':>8} {'-':>5} {len(errors):>6}", flush=True)
+                  f"{pct(latencies, .99):>7.1f} {len(receipts):>8} {'-':>8} {'-':>5} {len(errors):>6} "
+                  f"{cpu * 1000 / max(len(receipts), 1):>7.2f}", flush=True)
     finally:
         server.stop()
 
@@ -344,7 +365,7 @@ def main() -> None:
     print(f"cpus={os.cpu_count()} python={sys.version.split()[0]} uvicorn workers={args.workers}, "
           f"{args.seconds:g} s per run, load average {os.getloadavg()[0]:.1f}", flush=True)
     print(f"{'backend':<10} {'clients':>7} {'writes/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'acked':>8} {'rows':>8} "
-          f"{'lost':>5} {'errors':>6}", flush=True)
+          f"{'lost':>5} {'errors':>6} {'CPU ms':>7}   (CPU ms: the server's CPU time per write)", flush=True)
     run_baselines(args.clients, args.seconds)
     if args.backend in ("sqlite", "both"):
         run_backend("sqlite", None, args.clients, args.seconds, args.kill_after)

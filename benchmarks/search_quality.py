@@ -17,7 +17,11 @@ Typos: each query gets exactly one, deterministically (seeded by ``--seed`` and 
 text): in one word of at least four letters, one of swap two neighbouring letters / drop /
 insert / replace a letter, never the first letter (as in ``queries-helpdocs.txt``).
 
-    python benchmarks/search_quality.py [--folds 2] [--tune] [--synonyms FILE]
+``--semantic`` adds the figures with :class:`~selfservice.search.SemanticReranker` (the
+``semantic`` extra); with ``--tune`` its ``depth`` and ``weight`` are cross-validated the same
+way, and the held-out rankings of all folds are scored together (the cross-validated figure).
+
+    python benchmarks/search_quality.py [--folds 2] [--tune] [--semantic] [--synonyms FILE]
 """
 
 from __future__ import annotations
@@ -110,6 +114,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1, help="typo seed")
     ap.add_argument("--tune", action="store_true", help="k-fold check of the ranking knobs (a few minutes)")
     ap.add_argument("--synonyms", help="a synonyms file (see selfservice.search.load_synonyms)")
+    ap.add_argument("--semantic", action="store_true", help="also with SemanticReranker (selfservice[semantic])")
     args = ap.parse_args()
 
     from selfservice.content import load_library
@@ -130,9 +135,19 @@ def main() -> None:
           f"{args.folds} folds by thread; typo seed {args.seed}; synonyms: {args.synonyms or 'none'}")  # fmt: skip
     print("typo examples: " + " | ".join(q for q, _ in typo[:3]))
 
-    def rank(weights: Weights, queries: Sequence[Query]) -> dict[str, list[str]]:
+    semantic = None
+    if args.semantic:
+        from selfservice.search import SemanticReranker
+
+        t0 = time.perf_counter()
+        semantic = SemanticReranker()
+        print(f"SemanticReranker loaded in {time.perf_counter() - t0:.2f} s (depth {semantic.depth}, "
+              f"weight {semantic.weight})")  # fmt: skip
+
+    def rank(weights: Weights, queries: Sequence[Query], reranker: object = None) -> dict[str, list[str]]:
         # a generous time limit: on a busy machine a cut-short query would make figures vary
-        ix = SearchIndex(work / "index", cache_size=0, weights=weights, synonyms=synonyms, time_limit=30)
+        ix = SearchIndex(work / "index", cache_size=0, weights=weights, synonyms=synonyms, time_limit=30,
+                         reranker=reranker)  # type: ignore[arg-type]  # fmt: skip
         try:
             return {q: [h.slug for h in ix.search(q, limit=DEPTH).hits] for q, _ in queries}
         finally:
@@ -141,10 +156,11 @@ def main() -> None:
     folds = [[x for x in clean if fold_of(x[1], args.folds) == k] for k in range(args.folds)]
     typo_folds = [[x for x in typo if fold_of(x[1], args.folds) == k] for k in range(args.folds)]
 
-    def report(label: str, weights: Weights) -> None:
-        ranks = rank(weights, clean)
-        ranks_typo = rank(weights, typo)
-        print(f"\n{label}: {weights}")
+    def report(label: str, weights: Weights, reranker: object = None) -> None:
+        ranks = rank(weights, clean, reranker)
+        ranks_typo = rank(weights, typo, reranker)
+        print(f"\n{label}: {weights}" + (f"; re-ranker depth {reranker.depth} weight {reranker.weight}"  # type: ignore[attr-defined]
+                                        if reranker is not None else ""))  # fmt: skip
         print(f"{'queries':14} {'n':>4} {'P@1':>7} {'MRR':>7} {'R@5':>7}   {'typo P@1':>8} {'MRR':>7} {'R@5':>7}"
               f"   {'ΔP@1':>6}")  # fmt: skip
         for name, qs, tq in [("all dev", clean, typo), *((f"fold {k}", folds[k], typo_folds[k]) for k in range(args.folds))]:
@@ -154,6 +170,8 @@ def main() -> None:
                   f"{t['MRR']:7.4f} {t['R@5']:7.4f}   {(t['P@1'] - m['P@1']) * 100:+6.1f}")  # fmt: skip
 
     report("defaults", Weights())
+    if semantic is not None:
+        report("defaults + SemanticReranker", Weights(), semantic)
     ix = SearchIndex(work / "index", cache_size=0, synonyms=synonyms, time_limit=30)
     answers = {q: ix.answer(q) for q, _ in clean}
     given = [(q, rel) for q, rel in clean if answers[q] is not None]
@@ -161,6 +179,9 @@ def main() -> None:
     print(f"\nanswer(): given for {len(given)}/{len(clean)} queries ({len(given) / len(clean):.1%}); "
           f"its article is a relevant one for {right}/{len(given)} ({right / max(1, len(given)):.1%})")  # fmt: skip
     if not args.tune:
+        return
+    if semantic is not None:
+        tune_semantic(semantic, rank, ev, evaluate, work, folds, typo_folds)
         return
 
     def objective(weights: Weights, queries: Sequence[Query]) -> float:
@@ -192,6 +213,52 @@ def main() -> None:
         w = grid[i]
         per = " ".join(f"{s[i]:.3f}" for s in scores)
         print(f"  fs={w.field_saturation} tc={w.title_coverage} c={w.coordination} st={w.same_title}: P@1+R@5 per fold (clean+typo) {per}")
+
+
+def tune_semantic(semantic, rank, ev, evaluate, work, folds, typo_folds) -> None:  # type: ignore[no-untyped-def]
+    """k-fold choice of the re-ranker's depth and weight; held-out figures pooled over folds."""
+    from selfservice.search.ranking import Weights
+
+    grid = list(itertools.product((10, 20, 30, 50), (1.0, 2.0, 3.0, 4.0, 6.0, 8.0)))
+    base = Weights()
+    k = len(folds)
+    print(f"\ntuning the re-ranker: {len(grid)} (depth, weight) points, chosen on the other folds, "
+          "reported on the held-out one")  # fmt: skip
+
+    def ranked(point: tuple[int, float], queries: Sequence[Query]) -> dict[str, list[str]]:
+        semantic.depth, semantic.weight = point
+        return rank(base, queries, semantic)
+
+    scores = []
+    for j in range(k):
+        both = folds[j] + typo_folds[j]
+        row = []
+        for point in grid:
+            m = ev.score([(q, set(rel)) for q, rel in both], ranked(point, both), DEPTH)
+            row.append(float(m["P@1"] + m["R@5"]))
+        scores.append(row)
+    held: dict[str, list[str]] = {}
+    held_typo: dict[str, list[str]] = {}
+    for j in range(k):
+        train = [sum(scores[i][g] for i in range(k) if i != j) for g in range(len(grid))]
+        point = grid[max(range(len(grid)), key=train.__getitem__)]
+        held.update(ranked(point, folds[j]))
+        held_typo.update(ranked(point, typo_folds[j]))
+        m = evaluate_cli(evaluate, folds[j], held, work)
+        t = evaluate_cli(evaluate, typo_folds[j], held_typo, work)
+        print(f"fold {j}: chosen on the others → depth {point[0]} weight {point[1]}; held-out P@1 {m['P@1']:.4f} "
+              f"MRR {m['MRR']:.4f} R@5 {m['R@5']:.4f} (typo P@1 {t['P@1']:.4f} R@5 {t['R@5']:.4f})")  # fmt: skip
+    every = [x for f in folds for x in f]
+    every_typo = [x for f in typo_folds for x in f]
+    m = evaluate_cli(evaluate, every, held, work)
+    t = evaluate_cli(evaluate, every_typo, held_typo, work)
+    print(f"cross-validated (each fold with the point chosen on the others), n={m['n']}: P@1 {m['P@1']:.4f} "
+          f"MRR {m['MRR']:.4f} R@5 {m['R@5']:.4f}; typo P@1 {t['P@1']:.4f} R@5 {t['R@5']:.4f} "
+          f"(ΔP@1 {(t['P@1'] - m['P@1']) * 100:+.1f})")  # fmt: skip
+    top = sorted(range(len(grid)), key=lambda g: -sum(s[g] for s in scores))[:6]
+    for g in top:
+        print(f"  depth={grid[g][0]} weight={grid[g][1]}: P@1+R@5 per fold (clean+typo) "
+              + " ".join(f"{s[g]:.3f}" for s in scores))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,10 @@ text), then each is measured in a fresh process of its own (so memory figures ar
 The FTS5 reference is the one of ``search_latency.py`` and the corpus README: porter tokenizer,
 the query's words ORed, ``bm25(title=2, body=1)``.
 
-    python benchmarks/search_scale.py [--sizes 3671,30000] [--rounds 3]
+``--semantic`` measures a third process: ours with ``SemanticReranker`` (the ``semantic``
+extra) re-ranking the best results of every query.
+
+    python benchmarks/search_scale.py [--sizes 3671,30000] [--rounds 3] [--semantic]
 
 The 30k corpus is made with ``../shared/corpora/make_scale.py`` into ``build/helpdocs-30k``
 when missing; articles are rendered once and cached in ``build/render-cache-<name>.pickle``.
@@ -115,11 +118,12 @@ def child_build(content: Path, work: Path) -> dict[str, float]:
 def child_query(engine: str, work: Path, queries_file: Path, rounds: int) -> dict[str, float]:
     queries = [q for q, _, _ in read_queries(queries_file)]
     sample = json.loads((work / "sample.json").read_text())
-    if engine == "ours":
+    if engine in ("ours", "semantic"):
         from selfservice.content import Article
-        from selfservice.search import SearchIndex
+        from selfservice.search import SearchIndex, SemanticReranker
 
-        index = SearchIndex(work / "ours", cache_size=0)
+        reranker = SemanticReranker() if engine == "semantic" else None
+        index = SearchIndex(work / "ours", cache_size=0, reranker=reranker)
         writer = SearchIndex(work / "ours")  # another handle, as another worker process would have
 
         def search(q: str) -> list[str]:
@@ -216,6 +220,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--sizes", default="3671,30000")
     ap.add_argument("--queries", default=str(SHARED / "queries-helpdocs.txt"))
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--semantic", action="store_true", help="also ours with SemanticReranker")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -240,6 +245,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             built = run_child("build", str(content), str(work))
             ours = run_child("query", "ours", str(work), args.queries, str(args.rounds))
             fts = run_child("query", "fts5", str(work), args.queries, str(args.rounds))
+            semantic = (run_child("query", "semantic", str(work), args.queries, str(args.rounds))
+                        if args.semantic else None)  # fmt: skip
         finally:
             shutil.rmtree(work, ignore_errors=True)
         ours.update(build=built["build_ours"], size=built["size_ours"])
@@ -258,6 +265,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             o, f = ours[key], fts[key]
             ratio = f"{o / f:7.2f}" if f else "      -"
             print(f"{label:30} {o:12.1f} {f:10.1f} {ratio}")
+        if semantic is not None:
+            print(f"with SemanticReranker             {'ours+sem':>8} {'FTS5':>10} {'ratio':>7}")
+            for label, key in rows[2:9] + rows[11:]:
+                o, f = semantic[key], fts[key]
+                print(f"{label:30} {o:12.1f} {f:10.1f} {o / f if f else 0:7.2f}")
         hostile = {k.removeprefix("hostile "): v for k, v in ours.items() if k.startswith("hostile ")}
         print("hostile queries, cold (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in hostile.items()))
         if "suggest_p99" in ours:

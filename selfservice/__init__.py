@@ -23,6 +23,7 @@ from .errors import (
     StoreError,
     TemplateError,
 )
+from .search import Reranker, SemanticReranker
 from .settings import Settings
 
 __version__ = "0.1.0"
@@ -38,9 +39,11 @@ __all__ = [
     "Portal",
     "Problem",
     "QueryError",
+    "Reranker",
     "SchemaBehindError",
     "SearchError",
     "SelfServiceError",
+    "SemanticReranker",
     "Settings",
     "SettingsError",
     "StoreError",

@@ -21,6 +21,7 @@ from starlette.routing import Mount, Route
 
 from .caching import ResponseCache
 from .content import load_library
+from .routing import IndexedRouter
 from .search import SearchIndex
 from .security import BodyLimitMiddleware, CORSMiddleware, SecurityHeadersMiddleware
 from .settings import Settings
@@ -49,6 +50,10 @@ class Portal(Starlette):
     hours: Any = None  # selfservice.hours.BusinessHours when opening hours are set
     clock: Any = None  # Settings.clock or the system clock: what "now" is for hours and tokens
     desk: Desk
+
+    def __init__(self, *, routes: list[Any], lifespan: Any, **options: Any) -> None:
+        super().__init__(routes=routes, lifespan=lifespan, **options)
+        self.router = IndexedRouter(routes, lifespan=lifespan)  # fixed paths by dict (selfservice.routing)
 
     @property
     def requests(self) -> Requests:
@@ -120,6 +125,7 @@ def create_portal(settings: Settings | None = None, /, **overrides: Any) -> Port
         time_limit=settings.search_time_limit,
         max_terms=settings.max_query_terms,
         max_length=settings.max_query_length,
+        reranker=settings.search_reranker,
     )
     index.sync(library.indexable())
     assets = StaticAssets(theme, settings.theme_variables, max_age=settings.static_max_age)

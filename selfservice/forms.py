@@ -4,7 +4,8 @@ Small pieces a view combines, each usable (and tested) alone, in the asgi-csrf s
 
 * :class:`Signer` — itsdangerous, one *purpose* per use (the purpose is the salt), so a
   token made for one thing (a survey link) is never accepted for another (a CSRF check).
-  Keys rotate: ``Settings.secret_key`` may list several, newest first.
+  Keys rotate: ``Settings.secret_key`` may list several, newest first. :class:`IdSigner`
+  is its cheap sibling for a bare random id (the visitor cookie): no JSON, no timestamp.
 * CSRF, double-submit style: a random id lives in the ``ss_csrf`` cookie (``HttpOnly``,
   ``SameSite=Lax``) and each form carries ``csrf_token`` = that id signed for the form's
   purpose, with a time limit. :func:`check_csrf` also accepts the token in an
@@ -24,6 +25,7 @@ Nothing here touches the database.
 from __future__ import annotations
 
 import functools
+import hashlib
 import hmac
 import re
 import secrets
@@ -35,6 +37,7 @@ from urllib.parse import urlsplit
 
 from babel.numbers import format_decimal
 from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous import Signer as _HMACSigner
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
@@ -47,6 +50,7 @@ __all__ = [
     "CSRF_HEADER",
     "HONEYPOT",
     "Field",
+    "IdSigner",
     "FormResult",
     "FormTokens",
     "IDEMPOTENCY_FIELD",
@@ -105,6 +109,36 @@ class Signer:
         """Like :meth:`loads` but ``None`` for anything that does not check out."""
         try:
             return self.loads(token or "", max_age=max_age)
+        except BadData:
+            return None
+
+
+class IdSigner:
+    """Sign and check a short random id for one ``purpose``: ``<id>.<HMAC-SHA256>``.
+
+    For ids that live in a cookie with its own lifetime (the visitor cookie sent with every
+    vote): no JSON, no compression, no timestamp, so making or checking one costs ~10 µs
+    where :class:`Signer`'s timed JSON token costs ~80 µs. Same key rotation (newest first),
+    and a purpose of its own: its tokens are never :class:`Signer` tokens, nor the reverse.
+    """
+
+    def __init__(self, keys: Sequence[str], purpose: str) -> None:
+        self.purpose = purpose
+        self._s = _HMACSigner(list(reversed(keys)), salt=f"selfservice.id.{purpose}", digest_method=hashlib.sha256)
+
+    def dumps(self, value: str) -> str:
+        return self._s.sign(value).decode()
+
+    def loads(self, token: str) -> str:
+        """The id; raises ``itsdangerous.BadData`` when forged or altered."""
+        if not isinstance(token, str) or not token or len(token) > 4096:
+            raise BadData("no token")
+        return self._s.unsign(token).decode()
+
+    def try_loads(self, token: str | None) -> str | None:
+        """Like :meth:`loads` but ``None`` for anything that does not check out."""
+        try:
+            return self.loads(token or "")
         except BadData:
             return None
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .accounts.backend import AccountBackend
     from .hours import BusinessHours
     from .mail import Mailer
+    from .search.rerank import Reranker
 
 __all__ = ["Settings", "demo_content_dir"]
 
@@ -84,6 +85,7 @@ class Settings:
     search_time_limit: float = 0.4
     max_query_terms: int = 32
     max_query_length: int = 512
+    search_reranker: Reranker | None = None
     html_max_age: int = 60
     static_max_age: int = 31_536_000
     max_body_bytes: int = 1_048_576
@@ -319,6 +321,15 @@ class Settings:
             address = parseaddr(value)[1] if isinstance(value, str) and "\n" not in value and "\r" not in value else ""
             if not _ADDRESS_RE.match(address):
                 raise SettingsError(name, f"{value!r} is not an email address such as 'Help <help@example.com>'")
+        if self.search_reranker is not None:
+            r = self.search_reranker
+            if not callable(getattr(r, "similarities", None)):
+                raise SettingsError("search_reranker", f"{r!r} has no similarities(query, titles) method; "
+                                    "see selfservice.search.rerank.Reranker")  # fmt: skip
+            depth, weight = getattr(r, "depth", None), getattr(r, "weight", None)
+            if not isinstance(depth, int) or depth < 1 or not isinstance(weight, (int, float)) or weight < 0:
+                raise SettingsError("search_reranker", "needs an int depth ≥ 1 and a weight ≥ 0 "
+                                    f"(got depth={depth!r}, weight={weight!r})")  # fmt: skip
         if self.mailer is not None and not callable(getattr(self.mailer, "send", None)):
             raise SettingsError("mailer", f"{self.mailer!r} has no send(message) method; see selfservice.mail.Mailer")
         if self.smtp_host is not None and not re.fullmatch(r"[A-Za-z0-9_.:\[\]-]{1,253}", self.smtp_host):

@@ -103,3 +103,66 @@ def test_bundled_demo_content_is_clean() -> None:
     lib = load_library([demo_content_dir()])
     assert len(lib.articles) >= 25
     assert len(lib.sorted_categories()) >= 6
+
+
+def bump(path: Path, text: str) -> None:
+    """Rewrite ``path`` with a later mtime (no sleeping for the clock to move)."""
+    import os
+
+    st = path.stat()
+    path.write_text(text, encoding="utf-8")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+
+
+def test_restart_reads_no_body_until_one_is_asked_for(tmp_path: Path) -> None:
+    content, cache = tmp_path / "content", tmp_path / "data" / "render-cache.pickle"
+    for i in range(20):
+        write(content, f"a/art-{i}.md", f"---\ntitle: Article {i}\n---\n## Step {i}\n\nBody number {i}, see [next](art-{i + 1}.md).\n")
+    first = load_library([content], cache_file=cache)
+    assert first.bodies is not None and len(first.bodies) == 20
+    restarted = load_library([content], cache_file=cache)  # a new process: everything from the cache
+    store = restarted.bodies
+    assert store is not None and store.reads == 0
+    art = restarted.articles["art-3"]
+    assert art.title == "Article 3" and store.reads == 0  # listing needs no body
+    assert "Body number 3" in art.body_html and f'href="{ROOT_MARKER}/a/art-4"' in art.body_html
+    assert "Body number 3" in art.body_text and [h.text for h in art.toc] == ["Step 3"]
+    assert art.links == (("art-4.md", 6),)
+    assert store.reads == 1  # one body, read once: the LRU answers the rest
+    assert art.body_key == first.articles["art-3"].body_key
+
+
+def test_changed_article_is_rendered_again_after_reload_and_restart(tmp_path: Path) -> None:
+    content, cache = tmp_path / "content", tmp_path / "data" / "render-cache.pickle"
+    one = write(content, "a/one.md", "---\ntitle: One\n---\nOld words.\n")
+    write(content, "a/two.md", "---\ntitle: Two\n---\nSame words.\n")
+    first = load_library([content], cache_file=cache)
+    old_key = first.articles["one"].body_key
+    bump(one, "---\ntitle: One\n---\nNew words, longer.\n")
+    reloaded = load_library([content], previous=first, cache_file=cache)  # watch mode
+    assert reloaded.articles["two"] is first.articles["two"]
+    assert "New words" in reloaded.articles["one"].body_html and reloaded.articles["one"].body_key != old_key
+    assert "Old words" in first.articles["one"].body_html  # a worker not yet reloaded still reads its version
+    restarted = load_library([content], cache_file=cache)
+    assert "New words" in restarted.articles["one"].body_text
+    bump(one, "---\ntitle: One\n---\nThird version.\n")  # changed while the portal was stopped
+    assert load_library([content], cache_file=cache).articles["one"].body_text.strip() == "Third version."
+
+
+def test_render_cache_without_its_body_store_is_not_used(tmp_path: Path) -> None:
+    content, cache = tmp_path / "content", tmp_path / "data" / "render-cache.pickle"
+    write(content, "a/one.md", "---\ntitle: One\n---\nWords.\n")
+    load_library([content], cache_file=cache)
+    for f in cache.parent.glob("render-cache-bodies.sqlite3*"):
+        f.unlink()
+    lib = load_library([content], cache_file=cache)
+    assert lib.articles["one"].body_text.strip() == "Words."
+
+
+def test_a_data_folder_that_cannot_hold_the_body_store_keeps_bodies_in_memory(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    write(content, "a/one.md", "---\ntitle: One\n---\nWords.\n")
+    blocker = tmp_path / "data"
+    blocker.write_text("a file where the data folder should be", encoding="utf-8")
+    lib = load_library([content], cache_file=blocker / "render-cache.pickle")
+    assert lib.bodies is None and lib.articles["one"].body_text.strip() == "Words."

@@ -27,7 +27,7 @@ from selfservice.settings import demo_content_dir
 from selfservice.store import Store, tables
 from selfservice.store.batch import GroupCommit
 from selfservice.store.desk import Desk
-from selfservice.store.feedback import purge_before, rows
+from selfservice.store.feedback import purge_before, rows, votes_many
 from tests.conftest import SECRET
 
 SAME_ORIGIN = {"origin": "http://testserver"}
@@ -205,8 +205,18 @@ def test_details_need_a_csrf_token_and_ignore_bots(served: tuple[Portal, TestCli
                                                  "csrf_token": token_in(refused.text)}, follow_redirects=False)
     assert bot.status_code == 303
     vote = client.portal.call(portal.desk.feedback.my_vote, "article", slug,  # type: ignore[union-attr]
-                              portal.desk.signer("visitor").loads(client.cookies["ss_visitor"]))
+                              portal.desk.id_signer("visitor").loads(client.cookies["ss_visitor"]))
     assert vote is not None and vote.comment is None
+
+
+def test_a_visitor_cookie_in_the_earlier_format_still_names_its_visitor(served: tuple[Portal, TestClient]) -> None:
+    portal, client = served
+    slug = _slug(portal)
+    client.cookies.set("ss_visitor", portal.desk.signer("visitor").dumps("v" * 24))  # an itsdangerous timed token
+    r = client.post("/api/feedback", json={"page": f"article:{slug}", "helpful": True})
+    assert r.status_code == 201 and portal.desk.id_signer("visitor").loads(r.cookies["ss_visitor"]) == "v" * 24
+    mine = client.portal.call(portal.desk.feedback.my_vote, "article", slug, "v" * 24)  # type: ignore[union-attr]
+    assert mine is not None and mine.id == r.json()["receipt"]
 
 
 # -- the vote, with JavaScript (JSON) -------------------------------------------------------------
@@ -350,6 +360,18 @@ async def test_concurrent_votes_share_commits_and_none_is_lost(store: Store, env
     async with store.read() as conn:
         stored = set((await conn.execute(select(tables.votes.c.id))).scalars())
     assert stored == set(receipts) and len(stored) == 300
+
+
+@pytest.mark.anyio
+async def test_one_visitor_voting_twice_in_one_batch_is_applied_in_order(store: Store) -> None:
+    items = [("article", "a", "v1", True), ("article", "b", "v1", True), ("article", "a", "v1", False),
+             ("article", "a", "v2", True), ("article", "a", "v1", False)]
+    ids = await store.run_write(lambda conn: votes_many(conn, items))
+    assert ids[0] == ids[2] == ids[4] and len(set(ids)) == 3
+    async with store.read() as conn:
+        rows = (await conn.execute(select(tables.votes.c.page_slug, tables.votes.c.visitor_hash, tables.votes.c.helpful)
+                                   .order_by(tables.votes.c.id))).all()
+    assert [tuple(r) for r in rows] == [("a", "v1", False), ("b", "v1", True), ("a", "v2", True)]
 
 
 @pytest.mark.anyio

@@ -229,6 +229,23 @@ async def test_the_background_worker_delivers_when_woken(store: Store, env_porta
         assert "We have received your complaint" in str(mailer.sent[0]["Subject"])
 
 
+@pytest.mark.anyio
+async def test_stop_right_after_a_wake_stops_the_worker(store: Store, env_portal: Portal) -> None:
+    """A wake and a stop in the same loop step: the worker's wait has just ended when the
+    cancel arrives. (asyncio.wait_for on Python 3.11 swallowed that cancel, the worker went
+    on, and the portal's shutdown waited for it forever: a rare hang of the test suite.)"""
+    async with desk_over(store, env_portal, mailer=FlakyMailer(failures=0), worker=True) as desk:
+        worker = desk.worker
+        for _ in range(20):
+            await asyncio.wait_for(worker.idle.wait(), timeout=10)  # parked in its wait
+            task = worker._task
+            worker.wake()
+            async with asyncio.timeout(5):  # raises (instead of hanging) if the cancel is lost
+                await worker.stop()
+            assert task is not None and task.cancelled()
+            worker.start()
+
+
 def test_request_survives_the_smtp_server_being_down_then_is_mailed(tmp_path: Path, smtp: tuple[Inbox, int]) -> None:
     inbox, port = smtp
     portal = portal_for(tmp_path, {}, smtp_host="127.0.0.1", smtp_port=_free_port(), smtp_tls="none", smtp_timeout=2)

@@ -204,6 +204,39 @@ async def test_concurrent_read_then_write_loses_nothing(store: Store) -> None:
         assert list(references) == [f"R{n:06d}" for n in range(1, 201)]
 
 
+async def test_run_write_keeps_the_write_contract(store: Store) -> None:
+    """Synchronous work (SQLite: on the writer thread) commits, rolls back when it raises,
+    interleaves with write() without losing a read-then-write, and refuses nesting."""
+
+    def allocate(conn: Connection) -> str:
+        count = conn.execute(select(func.count()).select_from(tables.requests)).scalar_one()
+        conn.execute(insert(tables.requests).values(**_request(f"R{count + 1:06d}")))
+        return f"R{count + 1:06d}"
+
+    async def allocate_async() -> None:
+        async with store.write() as conn:
+            count = (await conn.execute(select(func.count()).select_from(tables.requests))).scalar_one()
+            await conn.execute(insert(tables.requests).values(**_request(f"R{count + 1:06d}")))
+
+    assert await store.run_write(allocate) == "R000001"
+
+    def fail(conn: Connection) -> None:
+        conn.execute(insert(tables.requests).values(**_request("R-ROLLBACK")))
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await store.run_write(fail)
+    async with anyio.create_task_group() as tg:
+        for i in range(60):
+            tg.start_soon(store.run_write, allocate) if i % 2 else tg.start_soon(allocate_async)
+    async with store.read() as conn:
+        references = (await conn.execute(select(tables.requests.c.reference).order_by(tables.requests.c.id))).scalars()
+        assert list(references) == [f"R{n:06d}" for n in range(1, 62)]
+    async with store.write():
+        with pytest.raises(StoreError, match="inside"):
+            await store.run_write(allocate)
+
+
 # -- round trips ----------------------------------------------------------------------------------
 
 PARIS = timezone(timedelta(hours=1))

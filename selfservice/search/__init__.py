@@ -9,6 +9,8 @@ Only this package imports whoosh. The pieces, each in its own module:
 - :mod:`.query` — grammar → bounded plans with synonyms (and the synonyms file format);
 - :mod:`.spelling` — typo corrections and "did you mean";
 - :mod:`.ranking` — BM25F and the second pass (title coverage, same-title spreading);
+- :mod:`.rerank` / :mod:`.semantic` — the optional re-ranking of the best few results by
+  meaning, and its one implementation (the ``semantic`` extra);
 - :mod:`.postings` — fast block and column reads from whoosh's files;
 - :mod:`.snippets` — safe HTML snippets with ``<mark>``;
 - :mod:`.suggest` / :mod:`.answers` / :mod:`.facets` — autocomplete over titles, direct
@@ -25,6 +27,8 @@ from .grammar import AnyOf, ParsedQuery, Phrase, Word, parse_query
 from .index import SearchIndex
 from .query import load_synonyms
 from .ranking import Weights
+from .rerank import Reranker
+from .semantic import SemanticReranker
 from .results import FacetCount, Facets, SearchHit, SearchResults, SyncStats
 from .suggest import Suggestion
 
@@ -37,7 +41,9 @@ __all__ = [
     "Phrase",
     "SearchHit",
     "SearchIndex",
+    "Reranker",
     "SearchResults",
+    "SemanticReranker",
     "Suggestion",
     "SyncStats",
     "Weights",

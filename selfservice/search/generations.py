@@ -71,6 +71,7 @@ class Generation:
         self._answers: OrderedDict[Hashable, Any] = OrderedDict()  # key → Answer or None
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self.reranker_ready: object | None = None  # the re-ranker given this version's titles (SearchIndex)
 
     def checkout(self) -> Searcher:
         """A searcher for this thread alone; :class:`Stale` if the generation's folder is gone."""

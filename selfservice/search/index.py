@@ -13,7 +13,8 @@ index does not know (:mod:`.spelling`), scores under a time limit (:mod:`.rankin
 safe snippets (:mod:`.snippets`, on first use of a hit's ``snippet``), with facet counts when
 asked (:mod:`.facets`). :meth:`~SearchIndex.suggest` completes titles as they are typed
 (:mod:`.suggest`), :meth:`~SearchIndex.answer` gives the paragraph that answers a question
-when it is sure (:mod:`.answers`). None of them raises for what a customer types.
+when it is sure (:mod:`.answers`). None of them raises for what a customer types. With a
+``reranker`` (:mod:`.rerank`), the best few results of a search are re-ordered by meaning.
 
 Segments are written uncompressed and not as one compound file (see :func:`_codec`): whoosh
 copies a compound segment into memory for every searcher, which at 30k articles meant
@@ -22,8 +23,10 @@ hundreds of MB per process.
 
 from __future__ import annotations
 
+import logging
 import math
 import shutil
+import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
@@ -46,6 +49,7 @@ from .answers import MARGIN, Answer, best_passage
 from .facets import FACET_FIELDS
 from .query import Plan, PlanBuilder, normalize_synonyms
 from .ranking import Ranked, Weights
+from .rerank import Reranker, blend, prepare
 from .results import FacetCount, Facets, SearchHit, SearchResults, SyncStats
 from .schema import (
     SCHEMA_VERSION, Analyzers, Shown, body_text, build_schema, doc_key, document, resolve_language, stamp,
@@ -56,6 +60,8 @@ from .storage import IndexStore
 from .suggest import Suggestion
 
 __all__ = ["SearchIndex"]
+
+log = logging.getLogger(__name__)
 
 MAX_LIMIT = 1000
 TOO_SLOW = "The search took too long; showing the results found so far."
@@ -70,7 +76,9 @@ class SearchIndex:
     """The search index in folder ``path`` (created on the first ``rebuild`` or ``sync``).
 
     ``time_limit`` bounds one search in seconds; ``max_terms`` and ``max_length`` bound a query;
-    ``synonyms`` maps a word or phrase to alternatives that are searched too (with less weight).
+    ``synonyms`` maps a word or phrase to alternatives that are searched too (with less weight);
+    ``reranker`` re-orders the best few results of :meth:`search` (:mod:`.rerank`; not
+    :meth:`answer`, whose confidence margin is one of keyword scores).
     """
 
     def __init__(
@@ -85,8 +93,11 @@ class SearchIndex:
         lock_timeout: float = 10.0,
         cache_size: int = 256,
         weights: Weights | None = None,
+        reranker: Reranker | None = None,
     ) -> None:
         self.path = Path(path)
+        self.reranker = reranker
+        self._prepare_lock = threading.Lock()
         self.language = resolve_language(language)
         self.time_limit = time_limit
         self.max_terms = max_terms
@@ -349,11 +360,16 @@ class SearchIndex:
         gen, searcher = checked
         try:
             reader = searcher.reader()
-            found = self._find(gen, searcher, parsed, notes, offset + limit, filters, deadline, lang)
+            want = offset + limit
+            k = max(want, self.reranker.depth) if self.reranker is not None and want else want
+            found = self._find(gen, searcher, parsed, notes, k, filters, deadline, lang)
             if not found.ranked.total and lang != self.language and found.ranked.complete:
-                found = self._find(gen, searcher, parsed, notes, offset + limit, filters, deadline, self.language)
+                found = self._find(gen, searcher, parsed, notes, k, filters, deadline, self.language)
+            top = found.ranked.top
+            if self.reranker is not None and len(top) > 1:
+                top = self._rerank(self.reranker, gen, searcher, found.suggestion or parsed.text, top)
             hits = []
-            page = found.ranked.top[offset:]
+            page = top[offset:want]
             texts = gen.column(searcher, "text") if page else None
             for docnum, score in page:
                 stored = reader.stored_fields(docnum)
@@ -446,6 +462,29 @@ class SearchIndex:
         finally:
             gen.checkin(searcher)
         return titles.suggest(prefix, limit)
+
+    def _rerank(
+        self, reranker: Reranker, gen: Generation, searcher: Searcher, text: str, top: list[tuple[int, float]]
+    ) -> list[tuple[int, float]]:
+        """``top`` re-ordered by :func:`.rerank.blend`; in keyword order if the re-ranker fails."""
+        labels = gen.column(searcher, "label")
+        if gen.reranker_ready is not reranker:  # once per opened version: all titles, ahead of searches
+            with self._prepare_lock:
+                if gen.reranker_ready is not reranker:
+                    try:
+                        live = searcher.reader().all_doc_ids()
+                        prepare(reranker, (labels[d].decode("utf-8", "surrogatepass") for d in live))
+                    except Exception:
+                        log.exception("the search re-ranker could not prepare the titles")
+                    gen.reranker_ready = reranker
+        head = top[: reranker.depth]
+        titles = [labels[d].decode("utf-8", "surrogatepass") for d, _ in head]
+        groups = gen.ranker.groups(searcher.reader())
+        try:
+            return blend(reranker, text, top, titles, [groups[d] for d, _ in head], gen.ranker.weights.same_title)
+        except Exception:  # a broken re-ranker must not break search
+            log.exception("the search re-ranker failed; results are in keyword order")
+            return top
 
     def _make_snippet(self, packed: bytes, terms: set[str], language: str) -> str:
         return self._snippeter(language)(body_text(packed), terms)

@@ -35,13 +35,14 @@ from email.utils import make_msgid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..forms import Signer
+from ..forms import IdSigner, Signer
 from ..ratelimit import RateLimits
 from ..settings import Settings
 
 if TYPE_CHECKING:
     import jinja2
     import pluggy
+    from sqlalchemy.engine import Connection
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from ..mail import Mailer
@@ -94,6 +95,7 @@ class Desk:
         self._opening: asyncio.Lock | None = None
         self._queued = False  # an outbox row was written since the worker was last woken
         self._signers: dict[str, Signer] = {}
+        self._id_signers: dict[str, IdSigner] = {}
         self._key = hashlib.blake2b(settings.secret_keys[0].encode(), digest_size=32, person=b"ss-desk").digest()
 
     # -- pieces built on first use --------------------------------------------------------
@@ -123,6 +125,13 @@ class Desk:
         signer = self._signers.get(purpose)
         if signer is None:  # building one derives keys: keep one per purpose
             signer = self._signers[purpose] = Signer(self.settings.secret_keys, purpose)
+        return signer
+
+    def id_signer(self, purpose: str) -> IdSigner:
+        """The cheap signer for bare random ids (the visitor cookie), one per purpose."""
+        signer = self._id_signers.get(purpose)
+        if signer is None:
+            signer = self._id_signers[purpose] = IdSigner(self.settings.secret_keys, purpose)
         return signer
 
     def hash(self, value: str, size: int = 16) -> str:
@@ -214,16 +223,32 @@ class Desk:
     async def emit(self, conn: AsyncConnection, hook: str, **kwargs: Any) -> Effect:
         """Inside a write: queue the webhook for ``hook`` (if configured); return the effect
         to :meth:`fire` after the commit."""
-        if self.settings.webhook_url:
-            from ..hooks import webhook_payload
+        payload = self._webhook(hook, kwargs)
+        if payload is not None:
             from .outbox import enqueue
 
-            data = kwargs.get("request") or kwargs.get("feedback") or {}
-            extra = {k: v for k, v in kwargs.items() if k not in ("request", "feedback")}
-            payload = webhook_payload(f"evt_{secrets.token_hex(12)}", hook, {**data, **extra}, self.clock().isoformat())
             await enqueue(conn, "webhook", payload)
             self._queued = True
         return (hook, kwargs)
+
+    def emit_sync(self, conn: Connection, hook: str, **kwargs: Any) -> Effect:
+        """:meth:`emit` inside a :meth:`Store.run_write` transaction (synchronous SQLAlchemy)."""
+        payload = self._webhook(hook, kwargs)
+        if payload is not None:
+            from .outbox import enqueue_sync
+
+            enqueue_sync(conn, "webhook", payload)
+            self._queued = True
+        return (hook, kwargs)
+
+    def _webhook(self, hook: str, kwargs: dict[str, Any]) -> dict[str, Any] | None:
+        if not self.settings.webhook_url:
+            return None
+        from ..hooks import webhook_payload
+
+        data = kwargs.get("request") or kwargs.get("feedback") or {}
+        extra = {k: v for k, v in kwargs.items() if k not in ("request", "feedback")}
+        return webhook_payload(f"evt_{secrets.token_hex(12)}", hook, {**data, **extra}, self.clock().isoformat())
 
     def wake(self) -> None:
         """Tell the outbox worker something was queued (a no-op before the store is open)."""

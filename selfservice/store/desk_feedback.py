@@ -2,7 +2,8 @@
 
 The views call these; a host may too (its own survey form, a chat bot's thumbs-up). Each
 write is group-committed (:mod:`.batch`) and returns once durable; the
-``feedback_created`` hook and webhook follow.
+``feedback_created`` hook and webhook follow (the webhook is queued in the outbox in the
+same transaction as the write, and sent after it).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from .desk import Desk, Effect
@@ -58,9 +60,9 @@ class Feedback:
 
         desk = self.desk
 
-        async def many(conn: AsyncConnection, items: list[Any]) -> list[tuple[int, Effect]]:
-            ids = await votes_many(conn, items)  # the whole batch's votes in one statement
-            return [(vote_id, await desk.emit(conn, "feedback_created", feedback={
+        def many(conn: Connection, items: list[Any]) -> list[tuple[int, Effect]]:
+            ids = votes_many(conn, items)  # the whole batch's votes in one statement
+            return [(vote_id, desk.emit_sync(conn, "feedback_created", feedback={
                 "type": "vote", "page_kind": kind, "page_slug": slug, "helpful": helpful, "id": vote_id}))
                 for vote_id, (kind, slug, _, helpful) in zip(ids, items, strict=True)]
 

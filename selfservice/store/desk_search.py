@@ -129,7 +129,8 @@ class SearchLog:
                 # under load. flush() cuts the wait short.
                 self._hurry_event = asyncio.Event()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._hurry_event.wait(), BATCH_WINDOW)
+                    async with asyncio.timeout(BATCH_WINDOW):  # not wait_for: see OutboxWorker._run
+                        await self._hurry_event.wait()
             batch = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
             await self._write(batch)
         self._hurry = False

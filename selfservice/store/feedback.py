@@ -7,6 +7,8 @@ function of the connection), so votes from many visitors share one commit. The r
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Table, and_, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .engine import Store
@@ -74,34 +77,94 @@ def vote_work(page_kind: str, page_slug: str, visitor_hash: str, helpful: bool) 
 VoteArgs = tuple[str, str, str, bool]  # page_kind, page_slug, visitor_hash, helpful
 
 
-async def votes_many(conn: AsyncConnection, items: list[VoteArgs]) -> list[int]:
+def votes_many(conn: Connection, items: list[VoteArgs]) -> list[int]:
     """Record many votes with one ``INSERT … ON CONFLICT DO UPDATE … RETURNING``; the ids, in order.
 
-    Same rules as :func:`vote_work`: a changed answer clears its reason and comment, the same
-    answer again changes nothing. A batch naming one visitor and page twice is done one by one.
+    Synchronous SQLAlchemy: the group commit runs it in :meth:`Store.run_write` (one
+    hand-off to SQLite's writer thread for the whole batch). Same rules as
+    :func:`vote_work`: a changed answer clears its reason and comment, the same answer again
+    changes nothing. A visitor naming one page twice in a batch is applied in order, one
+    statement per repeat.
     """
-    keys = [(kind, slug, visitor) for kind, slug, visitor, _ in items]
-    if len(set(keys)) != len(keys) or len(items) == 1:
-        return [int(await vote_work(*item)(conn)) for item in items]
-    now = utcnow()
-    rows = [{"page_kind": kind, "page_slug": slug, "visitor_hash": visitor, "helpful": helpful, "reason": None,
-             "comment": None, "created_at": now, "updated_at": now} for kind, slug, visitor, helpful in items]
-    dialect: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
+    found: dict[int, int] = {}
+    pending = list(enumerate(items))
+    while pending:
+        keys: set[tuple[str, str, str]] = set()
+        now_items: list[tuple[int, VoteArgs]] = []
+        later: list[tuple[int, VoteArgs]] = []
+        for i, item in pending:
+            (later if item[:3] in keys else now_items).append((i, item))
+            keys.add(item[:3])
+        for (i, _item), vote_id in zip(now_items, _votes_once(conn, [item for _, item in now_items]), strict=True):
+            found[i] = vote_id
+        pending = later
+    return [found[i] for i in range(len(items))]
+
+
+@functools.cache
+def _upsert_votes(dialect_name: str) -> Any:
+    """The votes upsert, built once per dialect (building and cache-keying it each time cost
+    more than running it)."""
+    dialect: Any = postgresql if dialect_name == "postgresql" else sqlite
     statement = dialect.insert(votes)
     excluded = statement.excluded
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=list(_VOTE_KEY),
         set_={"helpful": excluded.helpful, "reason": excluded.reason, "comment": excluded.comment,
               "updated_at": excluded.updated_at},
         where=votes.c.helpful != excluded.helpful,
     ).returning(votes.c.id, votes.c.page_kind, votes.c.page_slug, votes.c.visitor_hash)
+
+
+@functools.lru_cache(maxsize=512)
+def _sqlite_votes_sql(n: int) -> tuple[str, str]:
+    """SQLite: the upsert of ``n`` votes as one statement, and one query that reads their ids
+    back as a single JSON row (the SQL text, built once per batch size)."""
+    columns = "page_kind, page_slug, visitor_hash, helpful, reason, comment, created_at, updated_at"
+    upsert = (f"INSERT INTO votes ({columns}) VALUES " + ", ".join(["(?, ?, ?, ?, NULL, NULL, ?, ?)"] * n)
+              + " ON CONFLICT (page_kind, page_slug, visitor_hash) DO UPDATE SET helpful = excluded.helpful,"
+              " reason = excluded.reason, comment = excluded.comment, updated_at = excluded.updated_at"
+              " WHERE votes.helpful != excluded.helpful")
+    ids = ("WITH k(n, page_kind, page_slug, visitor_hash) AS (VALUES " + ", ".join(["(?, ?, ?, ?)"] * n) + ")"
+           " SELECT json_group_array(json_array(k.n, votes.id)) FROM k JOIN votes ON votes.page_kind = k.page_kind"
+           " AND votes.page_slug = k.page_slug AND votes.visitor_hash = k.visitor_hash")
+    return upsert, ids
+
+
+def _sqlite_votes_once(conn: Connection, items: list[VoteArgs]) -> list[int]:
+    """:func:`_votes_once` on SQLite in two statements that each return at most one row.
+
+    pysqlite lets go of the GIL for every row it steps through; on the writer thread each row
+    of an ``INSERT … RETURNING`` (and each parameter set of an executemany) then waits for the
+    event loop's thread to hand the GIL back — up to 5 ms each while it is busy serving
+    requests, which made a commit of 64 votes take hundreds of milliseconds under load.
+    """
+    process = votes.c.created_at.type.bind_processor(conn.dialect) or (lambda value: value)
+    now = process(utcnow())
+    upsert, ids = _sqlite_votes_sql(len(items))
+    conn.exec_driver_sql(upsert, tuple(value for kind, slug, visitor, helpful in items
+                                       for value in (kind, slug, visitor, int(helpful), now, now)))
+    found = conn.exec_driver_sql(ids, tuple(value for n, item in enumerate(items) for value in (n, *item[:3])))
+    by_position = dict(json.loads(found.scalar_one()))
+    return [int(by_position[n]) for n in range(len(items))]
+
+
+def _votes_once(conn: Connection, items: list[VoteArgs]) -> list[int]:
+    """:func:`votes_many` for items naming each (page, visitor) once."""
+    if conn.dialect.name == "sqlite" and len(items) > 1:  # one row back: RETURNING is fine
+        return _sqlite_votes_once(conn, items)
+    now = utcnow()
+    rows = [{"page_kind": kind, "page_slug": slug, "visitor_hash": visitor, "helpful": helpful, "reason": None,
+             "comment": None, "created_at": now, "updated_at": now} for kind, slug, visitor, helpful in items]
     # A list of parameter sets: SQLAlchemy's "insertmanyvalues" sends it as multi-row
     # statements whose compiled form is cached, whatever the batch size.
-    found = {(r.page_kind, r.page_slug, r.visitor_hash): int(r.id) for r in await conn.execute(statement, rows)}
+    found = {(r.page_kind, r.page_slug, r.visitor_hash): int(r.id)
+             for r in conn.execute(_upsert_votes(conn.dialect.name), rows[0] if len(rows) == 1 else rows)}
+    keys = [item[:3] for item in items]
     for key in keys:  # the same answer as before: not updated, so not returned
         if key not in found:
-            found[key] = int((await conn.execute(select(votes.c.id).where(
-                votes.c.page_kind == key[0], votes.c.page_slug == key[1], votes.c.visitor_hash == key[2]))).scalar_one())
+            found[key] = int(conn.execute(select(votes.c.id).where(
+                votes.c.page_kind == key[0], votes.c.page_slug == key[1], votes.c.visitor_hash == key[2])).scalar_one())
     return [found[key] for key in keys]
 
 

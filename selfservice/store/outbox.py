@@ -18,6 +18,7 @@ failure, a row stays unsent for staff to look at (:func:`dead_letters`); nothing
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -26,12 +27,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .engine import Store
 from .tables import outbox, utcnow
 
-__all__ = ["LEASE", "OutboxItem", "OutboxWorker", "backoff", "dead_letters", "enqueue"]
+__all__ = ["LEASE", "OutboxItem", "OutboxWorker", "backoff", "dead_letters", "enqueue", "enqueue_sync"]
 
 log = logging.getLogger("selfservice")
 
@@ -47,13 +49,19 @@ def backoff(attempts: int, *, jitter: bool = True) -> timedelta:
     return delay * (random.uniform(0.8, 1.2) if jitter else 1.0)
 
 
+def _enqueue_statement(kind: str, payload: Mapping[str, Any], now: datetime | None) -> Any:
+    now = now or utcnow()
+    return insert(outbox).values(kind=kind, payload=dict(payload), created_at=now, next_attempt_at=now).returning(outbox.c.id)
+
+
 async def enqueue(conn: AsyncConnection, kind: str, payload: Mapping[str, Any], *, now: datetime | None = None) -> int:
     """Add one message (``kind`` ``"mail"`` or ``"webhook"``) inside the caller's transaction."""
-    now = now or utcnow()
-    result = await conn.execute(
-        insert(outbox).values(kind=kind, payload=dict(payload), created_at=now, next_attempt_at=now).returning(outbox.c.id)
-    )
-    return int(result.scalar_one())
+    return int((await conn.execute(_enqueue_statement(kind, payload, now))).scalar_one())
+
+
+def enqueue_sync(conn: Connection, kind: str, payload: Mapping[str, Any], *, now: datetime | None = None) -> int:
+    """:func:`enqueue` inside a :meth:`Store.run_write` transaction (synchronous SQLAlchemy)."""
+    return int(conn.execute(_enqueue_statement(kind, payload, now)).scalar_one())
 
 
 @dataclass(frozen=True)
@@ -146,7 +154,9 @@ class OutboxWorker:
             try:
                 await task
             except asyncio.CancelledError:
-                pass
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():  # our caller was cancelled too
+                    raise
 
     async def run_once(self, now: datetime | None = None, *, batch: int = 50) -> int:
         """Deliver every row due at ``now``; returns how many were sent. Call it from cron or tests."""
@@ -222,8 +232,9 @@ class OutboxWorker:
                 log.exception("outbox worker pass failed; retrying in %g s", IDLE_POLL)
                 wait = IDLE_POLL
             self.idle.set()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
-            except TimeoutError:
-                pass
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that
+            # arrives as the wait ends (CPython gh-86296), and stop() then waits forever.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
             self.idle.clear()

@@ -16,6 +16,7 @@ change nothing), and ``POST /api/surveys/{kind}``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from dataclasses import dataclass
@@ -175,29 +176,40 @@ def page_ref(request: Request, value: str | None) -> PageRef | None:
 
 
 def visitor(request: Request, desk: Desk) -> tuple[str | None, str | None]:
-    """(visitor id from the signed cookie, or None; the cookie value to set, or None)."""
+    """(visitor id from the signed cookie, or None; the cookie value to set, or None).
+
+    The cookie is ``<id>.<HMAC>`` (:class:`~selfservice.forms.IdSigner`). One from before
+    that (an itsdangerous timed token) still names its visitor, who gets the new form back.
+    """
     signed = request.cookies.get(VISITOR_COOKIE)
-    vid = desk.signer("visitor").try_loads(signed) if signed else None
-    if isinstance(vid, str) and 16 <= len(vid) <= 64:
+    if not signed:
+        return None, None
+    vid = desk.id_signer("visitor").try_loads(signed)
+    if vid is None and signed.count(".") >= 2:  # the earlier format: [.]payload.timestamp.signature
+        old = desk.signer("visitor").try_loads(signed)
+        if isinstance(old, str) and 16 <= len(old) <= 64:
+            return old, desk.id_signer("visitor").dumps(old)
+    if vid is not None and 16 <= len(vid) <= 64:
         return vid, None
     return None, None
 
 
 def new_visitor(desk: Desk) -> tuple[str, str]:
     vid = secrets.token_urlsafe(18)
-    return vid, desk.signer("visitor").dumps(vid)
+    return vid, desk.id_signer("visitor").dumps(vid)
 
 
 def set_visitor_cookie(request: Request, response: Response, value: str) -> None:
     response.set_cookie(VISITOR_COOKIE, value, max_age=VISITOR_MAX_AGE, path=(root_path(request) or "") + "/",
-                        httponly=True, samesite="lax", secure=request.url.scheme == "https")
+                        httponly=True, samesite="lax", secure=request.scope.get("scheme") == "https")
 
 
-def _details_fields(answer: str) -> list[Field]:
-    return [
+@functools.cache
+def _details_fields(answer: str) -> tuple[Field, ...]:
+    return (
         Field("reason", N_("Reason"), kind="choice", required=False, choices=tuple(REASONS.get(answer, REASONS["no"]))),
         Field("comment", N_("Comment"), kind="textarea", required=False, max_length=COMMENT_MAX),
-    ]
+    )
 
 
 # -- "Was this helpful?" --------------------------------------------------------------------------
@@ -218,8 +230,7 @@ async def vote(request: Request) -> Response:
     limited = desk.limits.hit("feedback", client_ip(request))
     if limited:
         raise HTTPException(429, limited.text(request_locale(request)), headers=limited_headers(limited))
-    vid, _new = visitor(request, desk)
-    cookie = None
+    vid, cookie = visitor(request, desk)
     if vid is None:
         vid, cookie = new_visitor(desk)
     await desk.feedback.vote(ref.kind, ref.slug, vid, answer == "yes")
@@ -313,8 +324,7 @@ async def api_vote(request: Request) -> Response:
     limited = desk.limits.hit("feedback", client_ip(request))
     if limited:
         return json_error(429, limited.message, headers=limited_headers(limited))
-    vid, _new = visitor(request, desk)
-    cookie = None
+    vid, cookie = visitor(request, desk)
     if vid is None:
         vid, cookie = new_visitor(desk)
     receipt = await desk.feedback.vote(ref.kind, ref.slug, vid, answer == "yes")

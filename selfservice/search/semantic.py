@@ -1,0 +1,148 @@
+"""A semantic re-ranker from static word embeddings (the ``selfservice[semantic]`` extra).
+
+:class:`SemanticReranker` embeds the query and each candidate's title with WordLlama's
+``l2_supercat_256`` model (a token-embedding table distilled from a large language model: one
+vector per token, averaged, then scaled to unit length, as ``WordLlamaInference.embed`` does)
+and scores them by cosine similarity, for :func:`.rerank.blend`. No neural network runs: a
+query costs a tokenisation and a few hundred additions (about 0.1 ms); titles are embedded
+once, ahead of the searches (:meth:`SemanticReranker.prepare`), and kept.
+
+Nothing is downloaded, ever: the weights (16 MB) and the tokenizer file ship inside the
+``wordllama`` wheel and are opened here by path, with ``safetensors`` and ``tokenizers`` (its
+own dependencies). The ``wordllama`` package itself is not imported: its import configures the
+root logger and pulls in pydantic and requests, and its ``WordLlama.load`` fetches the
+tokenizer from the network when it misses its own file. Memory: the 32k × 256 table kept as
+float16 (16 MB), the tokenizer, and 1 KB per cached title.
+
+The defaults (``depth`` 30, ``weight`` 4.0) sit on the flat best region of a 2-fold
+cross-validation on the StackFAQ dev queries (``benchmarks/search_quality.py --semantic
+--tune``; weight 4–8, depth 30–50 score alike, and 30 candidates cost less than 50).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import SearchError
+
+__all__ = ["SemanticReranker", "model_files"]
+
+_MODEL = "l2_supercat"
+_DIM = 256
+_TITLES = 50_000  # title vectors kept (1 KB each)
+_BATCH = 1_000  # titles embedded together by prepare (their token rows: a few MB)
+INSTALL = "install the extra: pip install 'selfservice[semantic]'"
+
+
+def model_files() -> tuple[Path, Path]:
+    """(weights, tokenizer) inside the installed ``wordllama`` package, found without importing it."""
+    spec = importlib.util.find_spec("wordllama")
+    if spec is None or not spec.submodule_search_locations:
+        raise SearchError(f"the semantic re-ranker needs the wordllama package; {INSTALL}")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    weights = root / "weights" / f"{_MODEL}_{_DIM}.safetensors"
+    tokenizer = root / "tokenizers" / f"{_MODEL}_tokenizer_config.json"
+    for path in (weights, tokenizer):
+        if not path.is_file():
+            raise SearchError(f"the wordllama package has no {path.name}; reinstall it ({INSTALL})")
+    return weights, tokenizer
+
+
+class SemanticReranker:
+    """Re-ranks the best ``depth`` results by title similarity (see :mod:`.rerank`).
+
+    Pass one to ``Settings(search_reranker=SemanticReranker())``; it is shared by every
+    search thread. Raises :class:`~selfservice.errors.SearchError` when the extra is missing.
+    """
+
+    def __init__(self, *, depth: int = 30, weight: float = 4.0) -> None:
+        if depth < 1 or weight < 0:
+            raise ValueError("depth must be at least 1 and weight not negative")
+        self.depth = depth
+        self.weight = weight
+        weights, tokenizer = model_files()
+        try:
+            import numpy as np
+            from safetensors import safe_open
+            from tokenizers import Tokenizer
+        except ImportError as e:
+            raise SearchError(f"the semantic re-ranker is missing a dependency ({e}); {INSTALL}") from None
+        self._np = np
+        with safe_open(str(weights), framework="np") as f:
+            self._table = f.get_tensor("embedding.weight")
+        self._tokenizer = Tokenizer.from_file(str(tokenizer))
+        self._tokenizer.no_padding()
+        self._tokenizer.no_truncation()
+        self._titles: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> Any:
+        """Unit vectors, one row per text (a numpy array; zeros for a text without tokens).
+
+        Texts are tokenised one at a time (``encode_batch`` wakes a thread pool, for a few
+        short titles); the token rows of each text are summed (one ``add.reduceat`` for all)
+        and scaled to unit length, which is the normalised mean ``WordLlamaInference.embed``
+        computes. Few numpy calls: this runs on every search.
+        """
+        np = self._np
+        encode = self._tokenizer.encode
+        ids = [encode(text, add_special_tokens=False).ids for text in texts]
+        counts = [len(x) for x in ids]
+        flat = np.array([t for x in ids for t in x], dtype=np.int64)
+        if flat.size == 0:
+            return np.zeros((len(texts), self._table.shape[1]), dtype=np.float32)
+        last = self._table.shape[0] - 1
+        if flat.max() > last:
+            flat = np.minimum(flat, last)
+        rows = self._table[flat].astype(np.float32)
+        if len(texts) == 1:
+            sums = rows.sum(axis=0, keepdims=True)
+        else:
+            full = [i for i, c in enumerate(counts) if c]  # reduceat needs rising starts: no empty text
+            sums = np.zeros((len(texts), rows.shape[1]), dtype=np.float32)
+            sums[full] = np.add.reduceat(rows, np.cumsum([0, *(counts[i] for i in full[:-1])]), axis=0)
+        norms = np.sqrt(np.einsum("ij,ij->i", sums, sums))[:, None]
+        norms[norms == 0] = 1.0
+        return sums / norms
+
+    def prepare(self, titles: Iterable[str]) -> int:
+        """Embed every title not embedded yet, in batches; how many were new.
+
+        The index calls this once per opened version of itself with all its titles, so a
+        search only embeds its query: embedding a candidate title inside a search cost up to
+        30 tokenisations, which tripled the slowest searches. At 3,671 titles this takes
+        about 0.1 s, at 30,000 about 1 s, once; later versions add only changed titles.
+        """
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in titles if t not in self._titles))
+        for start in range(0, len(missing), _BATCH):
+            chunk = missing[start : start + _BATCH]
+            fresh = dict(zip(chunk, self.embed(chunk)))
+            with self._lock:
+                self._titles.update(fresh)
+                while len(self._titles) > _TITLES:
+                    self._titles.popitem(last=False)
+        return len(missing)
+
+    def similarities(self, query: str, titles: Sequence[str]) -> Sequence[float]:
+        """Cosine similarity of ``query`` to each title."""
+        if not titles:
+            return []
+        with self._lock:
+            known = {t: v for t in titles if (v := self._titles.get(t)) is not None}
+        missing = list(dict.fromkeys(t for t in titles if t not in known))
+        vectors = self.embed([query, *missing])
+        if missing:
+            fresh = dict(zip(missing, vectors[1:]))
+            known.update(fresh)
+            with self._lock:
+                self._titles.update(fresh)
+                while len(self._titles) > _TITLES:
+                    self._titles.popitem(last=False)
+        matrix = self._np.stack([known[t] for t in titles])
+        return [float(s) for s in matrix @ vectors[0]]

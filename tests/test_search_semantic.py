@@ -1,0 +1,143 @@
+"""selfservice.search.semantic: the WordLlama re-ranker (skipped without the ``semantic`` extra).
+
+It must load with the network unreachable (its weights ship in the wheel), leave the host's
+logging alone, embed as WordLlama itself does, and rank titles by meaning: these are real
+embeddings, no stand-ins.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from selfservice.content import Article
+from selfservice.errors import SearchError
+from selfservice.search import Reranker, SearchIndex, SemanticReranker
+from selfservice.search.semantic import model_files
+
+pytest.importorskip("wordllama")
+
+
+@pytest.fixture(scope="module")
+def reranker() -> SemanticReranker:
+    return SemanticReranker()
+
+
+def test_loads_without_network_and_leaves_logging_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError("network is not reachable in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    for name in [m for m in sys.modules if m == "wordllama" or m.startswith("wordllama.")]:
+        monkeypatch.delitem(sys.modules, name)  # its import would configure logging: not imported
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    r = SemanticReranker(depth=5, weight=2.0)
+    assert (r.depth, r.weight) == (5, 2.0)
+    assert isinstance(r, Reranker)
+    assert root.handlers == handlers and root.level == level
+    assert len(r.similarities("delete my account", ["Delete your account"])) == 1
+    assert "wordllama" not in sys.modules
+
+
+def test_imports_nothing_that_could_fetch_a_model() -> None:
+    # in a fresh interpreter: the test session itself has imported requests (via plugins)
+    code = ("import sys; from selfservice.search import SemanticReranker; "
+            "SemanticReranker().similarities('a', ['b']); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'wordllama', 'huggingface_hub', 'requests'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"})  # fmt: skip
+    assert out.stdout.strip() == "[]"
+
+
+def test_embeds_as_wordllama_does(reranker: SemanticReranker) -> None:
+    from safetensors import safe_open
+    from tokenizers import Tokenizer
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        from wordllama import WordLlamaInference  # its import calls logging.basicConfig(level=INFO)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+    weights, tokenizer = model_files()
+    with safe_open(str(weights), framework="np") as f:
+        model = WordLlamaInference(f.get_tensor("embedding.weight"), Tokenizer.from_file(str(tokenizer)))
+    texts = ["How do I strikethrough text in Gmail?", "Multiple Dropbox accounts on one PC", "x"]
+    assert reranker.embed(texts) == pytest.approx(model.embed(texts, norm=True), abs=1e-5)
+    for one in texts:
+        assert reranker.embed([one]) == pytest.approx(model.embed([one], norm=True), abs=1e-5)
+    # texts without tokens are zeros, wherever they are, and leave the others alone
+    mixed = reranker.embed(["", texts[0], "", texts[1], ""])
+    assert mixed[[1, 3]] == pytest.approx(reranker.embed(texts[:2]), abs=1e-6)
+    assert not mixed[[0, 2, 4]].any()
+
+
+def test_similar_meaning_scores_higher(reranker: SemanticReranker) -> None:
+    titles = ["How do I strikethrough text in Gmail?", "How do I delete my Facebook account?",
+              "Multiple Dropbox accounts on one PC"]  # fmt: skip
+    sims = reranker.similarities("make letters crossed out in an email", titles)
+    assert sims[0] == max(sims)
+    sims = reranker.similarities("remove my fb profile for good", titles)
+    assert sims[1] == max(sims)
+    assert all(-1.0 <= s <= 1.0 for s in sims)
+    # cached titles give the same answer; an empty title is no error
+    assert reranker.similarities("remove my fb profile for good", titles) == pytest.approx(sims)
+    assert reranker.similarities("anything", [""]) == [0.0]
+    assert reranker.similarities("", ["Delete your account"]) == [0.0]
+    assert reranker.similarities("anything", []) == []
+
+
+def test_reranks_search_results(tmp_path: Path, reranker: SemanticReranker) -> None:
+    def art(slug: str, title: str, body: str) -> Article:
+        return Article(slug=slug, title=title, body_html="", body_text=body, summary="", category="c", toc=())
+
+    articles = [
+        art("autosave", "How to turn off auto-save in Google Docs?",
+            "Docs saves every change as you type; saving cannot be turned off. Work on a copy offline."),
+        art("backup", "How can I back up all emails stored in my Gmail account?",
+            "Use the export tool to download an archive of everything."),
+    ]
+    query = "saving my gmail mails offline"
+    plain = SearchIndex(tmp_path / "ix")
+    plain.rebuild(articles)
+    assert [h.slug for h in plain.search(query).hits] == ["autosave", "backup"]
+    semantic = SearchIndex(tmp_path / "ix", reranker=reranker)
+    assert [h.slug for h in semantic.search(query).hits] == ["backup", "autosave"]
+    plain.close()
+    semantic.close()
+
+
+def test_prepare_embeds_new_titles_once_and_changes_nothing() -> None:
+    fresh = SemanticReranker()
+    titles = ["How do I strikethrough text in Gmail?", "How do I delete my Facebook account?", ""]
+    before = fresh.similarities("crossed out letters", titles)
+    again = SemanticReranker()
+    assert again.prepare([*titles, titles[0]]) == 3 and again.prepare(titles) == 0
+    assert again.similarities("crossed out letters", titles) == pytest.approx(before)
+    many = [f"Article number {i} about {w}" for i in range(1200) for w in ("mail",)]
+    assert again.prepare(many) == 1200  # more than one batch
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError):
+        SemanticReranker(depth=0)
+
+
+def test_missing_extra_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "wordllama" else real(name, *a))
+    with pytest.raises(SearchError, match=r"selfservice\[semantic\]"):
+        SemanticReranker()
