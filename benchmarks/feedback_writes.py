@@ -88,13 +88,15 @@ class Server:
     """``uvicorn --factory benchmarks.feedback_writes:app_factory`` in its own process group."""
 
     workers = 1
+    server_args: list[str] = []  # --http / --loop for uvicorn (default: its "auto" choice)
 
     def __init__(self, data_dir: Path, url: str | None, factory: str = "app_factory") -> None:
         self.data_dir, self.url, self.port = data_dir, url, free_port()
         env = {**os.environ, "BENCH_DATA_DIR": str(data_dir), "BENCH_DB_URL": url or "", "PYTHONPATH": str(ROOT)}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", f"benchmarks.feedback_writes:{factory}", "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", str(self.workers), "--log-level", "warning", "--no-access-log"],
+             "--port", str(self.port), "--workers", str(self.workers), "--log-level", "warning", "--no-access-log",
+             *self.server_args],
             cwd=ROOT, env=env, stderr=subprocess.PIPE, start_new_session=True)
         self._wait_ready()
 
@@ -352,6 +354,14 @@ def run_baselines(clients_list: list[int], seconds: float) -> None:
           f"{per_commit:.0f} writes per commit)", flush=True)
 
 
+def server_stack() -> str:
+    """What uvicorn's "auto" picks here: httptools and uvloop when installed (uvicorn[standard])."""
+    import importlib.util
+
+    have = [name for name in ("httptools", "uvloop") if importlib.util.find_spec(name)]
+    return "installed: " + (", ".join(have) if have else "neither httptools nor uvloop")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
@@ -360,9 +370,14 @@ def main() -> None:
     parser.add_argument("--kill-after", type=float, default=3.0, help="seconds into the storm to kill -9 the server")
     parser.add_argument("--database-url", help="a PostgreSQL database to use instead of a throwaway server")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--http", choices=["auto", "h11", "httptools"], default="auto",
+                        help="uvicorn's HTTP parser (auto: httptools when installed, as with uvicorn[standard])")
+    parser.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto", help="uvicorn's event loop")
     args = parser.parse_args()
     Server.workers = args.workers
-    print(f"cpus={os.cpu_count()} python={sys.version.split()[0]} uvicorn workers={args.workers}, "
+    Server.server_args = ["--http", args.http, "--loop", args.loop]
+    print(f"cpus={os.cpu_count()} python={sys.version.split()[0]} uvicorn workers={args.workers} "
+          f"http={args.http} loop={args.loop} ({server_stack()}), "
           f"{args.seconds:g} s per run, load average {os.getloadavg()[0]:.1f}", flush=True)
     print(f"{'backend':<10} {'clients':>7} {'writes/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'acked':>8} {'rows':>8} "
           f"{'lost':>5} {'errors':>6} {'CPU ms':>7}   (CPU ms: the server's CPU time per write)", flush=True)

@@ -58,9 +58,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(app: str, workers: int, env: dict[str, str], cwd: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start(app: str, workers: int, env: dict[str, str], cwd: Path, server_args: tuple[str, ...] = ()) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    cmd = [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--log-level", "warning", "--no-access-log"]
+    cmd = [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--log-level", "warning", "--no-access-log", *server_args]
     if workers > 1:
         cmd += ["--workers", str(workers)]
     if app.endswith("()"):
@@ -102,6 +102,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=8)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--http", choices=["auto", "h11", "httptools"], default="auto",
+                    help="uvicorn's HTTP parser (auto: httptools when installed, as with uvicorn[standard])")
+    ap.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto", help="uvicorn's event loop")
     ap.add_argument("--rounds", type=int, default=3,
                     help="passes over all targets, interleaved; figures are medians, ratios per round")
     ap.add_argument("--json", action="store_true")
@@ -138,7 +141,7 @@ def main() -> None:
     try:
         for _label, app, _path, app_env in targets:
             if app not in running:
-                running[app] = start(app, args.workers, app_env, work)
+                running[app] = start(app, args.workers, app_env, work, ("--http", args.http, "--loop", args.loop))
         for label, app, path, _env in targets:  # warm-up
             wrk(f"http://127.0.0.1:{running[app][1]}{path}", 1, args.connections)
         for _ in range(args.rounds):
@@ -164,7 +167,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"workers={args.workers} connections={args.connections} seconds={args.seconds} rounds={args.rounds} "
+    print(f"http={args.http} loop={args.loop} workers={args.workers} connections={args.connections} seconds={args.seconds} rounds={args.rounds} "
           f"(article: /a/{slug}); medians over the rounds; × bare is the median of per-round ratios (min–max)")
     print(f"{'target':26} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'× bare':>7} {'min–max':>11} {'non-2xx':>8}")
     for label, r in results.items():
