@@ -45,7 +45,7 @@ class _Server(uvicorn.Server):
 def serving(app: Any, sockets: list[socket.socket]) -> Iterator[None]:
     """Serve ``app`` on ``sockets`` until the block ends; the sockets already listen, so
     connections made before uvicorn accepts simply queue (no waiting loop needed)."""
-    server = _Server(uvicorn.Config(app, log_level="warning", lifespan="on", ws="none", http="h11"))
+    server = _Server(uvicorn.Config(app, log_level="warning", lifespan="on", ws="none", http="h11", loop="asyncio"))
 
     def run() -> None:
         try:

@@ -362,8 +362,8 @@ def test_reply_reaches_the_customer_by_smtp_and_on_their_status_page(tmp_path: P
         assert "We have refunded the second charge." in text and "Refund approved" not in text
         link = re.search(r"https://help\.larkspur\.example(/requests/\S+)", text)
         assert link
-        customer = TestClient(portal)
-        status_page = customer.get(link.group(1))
+        client.cookies.clear()  # the customer's own browser: no staff header, no cookies (and the same
+        status_page = client.get(link.group(1))  # event loop: a second client outside it would leak a connection)
         assert status_page.status_code == 200 and "We have refunded the second charge." in status_page.text
         assert "Refund approved by finance" not in status_page.text, "internal notes never reach the customer"
         assert "Waiting for your reply" in status_page.text
