@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import uvicorn
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "SEVERE", "axe_failures", "launch_chromium", "listening_socket", "serve_at", "serving"]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "SEVERE", "axe_failures", "launch_chromium", "listening_socket", "serve_at", "serving",
+           "watched_page"]
 
 SEVERE = frozenset({"serious", "critical"})
 
@@ -111,3 +112,17 @@ def launch_chromium() -> Iterator[Any]:
             yield b
         finally:
             b.close()
+
+
+@contextlib.contextmanager
+def watched_page(browser: Any, **context_options: Any) -> Iterator[tuple[Any, list[str]]]:
+    """A page in a fresh browser context (``context_options`` as for ``new_context``) and the
+    list its uncaught JavaScript errors land in; the context is closed afterwards."""
+    context = browser.new_context(**context_options)
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        yield page, errors
+    finally:
+        context.close()

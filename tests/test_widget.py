@@ -23,7 +23,13 @@ from starlette.testclient import TestClient
 from selfservice import Portal, Settings, create_portal
 from selfservice.views import widget
 from tests.conftest import SECRET
-from tests.live import launch_chromium, listening_socket, serve_at, serving
+from tests.live import (
+    launch_chromium,
+    listening_socket,
+    serve_at,
+    serving,
+    watched_page,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDGETS = ROOT / "widgets"
@@ -272,11 +278,7 @@ def test_widget_in_a_browser_same_origin(live: dict[str, Any], browser: Any) -> 
     from playwright.sync_api import expect
 
     origin = live["origin"]
-    context = browser.new_context()
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
+    with watched_page(browser) as (page, errors):
         page.goto(f"{origin}/checkout")
         launcher = page.get_by_role("button", name="Need help?")
         launcher.click()
@@ -360,18 +362,12 @@ def test_widget_in_a_browser_same_origin(live: dict[str, Any], browser: Any) -> 
         page.evaluate("SelfService.open('delivery')")
         expect(dialog.get_by_role("list", name="Results").get_by_role("link").first).to_be_visible()
         assert errors == []
-    finally:
-        context.close()
 
 
 def test_widget_in_a_browser_cross_origin_dark_and_small(live: dict[str, Any], browser: Any) -> None:
     from playwright.sync_api import expect
 
-    context = browser.new_context(color_scheme="dark", reduced_motion="reduce", viewport={"width": 400, "height": 700})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
+    with watched_page(browser, color_scheme="dark", reduced_motion="reduce", viewport={"width": 400, "height": 700}) as (page, errors):
         page.goto(f"{live['origin']}/checkout/remote")
         launcher = page.get_by_role("button", name="Questions?")
         expect(launcher).to_have_css("background-color", "rgb(10, 125, 69)")  # data-accent
@@ -392,8 +388,6 @@ def test_widget_in_a_browser_cross_origin_dark_and_small(live: dict[str, Any], b
         expect(dialog.get_by_role("heading", name=title, level=3)).to_be_visible()
         expect(dialog.locator(".content p").first).to_be_visible()
         assert errors == []
-    finally:
-        context.close()
 
 
 def test_widget_ask_box_quick_actions_and_contact_form(live: dict[str, Any], browser: Any) -> None:
@@ -406,11 +400,7 @@ def test_widget_ask_box_quick_actions_and_contact_form(live: dict[str, Any], bro
     from selfservice.views.hours import open_now_view
 
     origin, portal = live["origin"], live["portal"]
-    context = browser.new_context()
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
+    with watched_page(browser) as (page, errors):
         page.goto(f"{origin}/checkout")
         page.get_by_role("button", name="Need help?").click()
         dialog = page.get_by_role("dialog", name="Need help?")
@@ -447,7 +437,7 @@ def test_widget_ask_box_quick_actions_and_contact_form(live: dict[str, Any], bro
         expect(dialog.locator(".live")).to_have_text(re.compile(r"1 quick action"))
         expect(dialog.get_by_role("list", name="Quick actions").get_by_role("link", name=re.compile("Bills"))).to_have_count(0)
         action.focus()
-        with context.expect_page() as opened:
+        with page.context.expect_page() as opened:
             page.keyboard.press("Enter")
         reset = opened.value
         reset.wait_for_load_state()
@@ -498,8 +488,6 @@ def test_widget_ask_box_quick_actions_and_contact_form(live: dict[str, Any], bro
         page.keyboard.press("Escape")
         expect(dialog).to_be_hidden()
         assert errors == []
-    finally:
-        context.close()
 
 
 def _axe_on_widget(page: Any, view: str, seen: str) -> list[str]:
@@ -624,13 +612,9 @@ def test_widget_in_german(live_de: dict[str, Any], browser: Any, path: str) -> N
     from selfservice.i18n import translations
 
     origin = live_de["origin"]
-    context = browser.new_context(locale="en-US")  # the browser asks for English: lang=de must win
-    page = context.new_page()
-    calls: list[str] = []
-    page.on("request", lambda r: calls.append(r.url) if "/help/api/" in r.url else None)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
+    with watched_page(browser, locale="en-US") as (page, errors):  # the browser asks for English: lang=de must win
+        calls: list[str] = []
+        page.on("request", lambda r: calls.append(r.url) if "/help/api/" in r.url else None)
         page.goto(origin + path)
         page.get_by_role("button", name="Hilfe?").click()
         dialog = page.get_by_role("dialog", name="Hilfe?")
@@ -678,8 +662,6 @@ def test_widget_in_german(live_de: dict[str, Any], browser: Any, path: str) -> N
         expect(ref).to_have_text(re.compile(r"^Vielen Dank\. Ihre Vorgangsnummer ist R-[A-Z0-9]{4}-[A-Z0-9]{4}\.$"))
         expect(dialog.locator(".live")).to_have_text(ref.inner_text())
         assert errors == []
-    finally:
-        context.close()
     assert calls and all(re.search(r"[?&]lang=de(&|$)", url) for url in calls), calls
     assert {re.sub(r"\?.*", "", url.split("/help")[1]) for url in calls} >= {
         "/api/widget/strings", "/api/contextual", "/api/search", "/api/articles/refunds", "/api/contact", "/api/requests"}

@@ -122,12 +122,15 @@ class SemanticReranker:
             missing = list(dict.fromkeys(t for t in titles if t not in self._titles))
         for start in range(0, len(missing), _BATCH):
             chunk = missing[start : start + _BATCH]
-            fresh = dict(zip(chunk, self.embed(chunk)))
-            with self._lock:
-                self._titles.update(fresh)
-                while len(self._titles) > _TITLES:
-                    self._titles.popitem(last=False)
+            self._remember(dict(zip(chunk, self.embed(chunk))))
         return len(missing)
+
+    def _remember(self, fresh: dict[str, Any]) -> None:
+        """Keep these title vectors, dropping the oldest beyond the bound."""
+        with self._lock:
+            self._titles.update(fresh)
+            while len(self._titles) > _TITLES:
+                self._titles.popitem(last=False)
 
     def similarities(self, query: str, titles: Sequence[str]) -> Sequence[float]:
         """Cosine similarity of ``query`` to each title."""
@@ -140,9 +143,6 @@ class SemanticReranker:
         if missing:
             fresh = dict(zip(missing, vectors[1:]))
             known.update(fresh)
-            with self._lock:
-                self._titles.update(fresh)
-                while len(self._titles) > _TITLES:
-                    self._titles.popitem(last=False)
+            self._remember(fresh)
         matrix = self._np.stack([known[t] for t in titles])
         return [float(s) for s in matrix @ vectors[0]]
