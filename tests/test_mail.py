@@ -246,6 +246,7 @@ async def test_stop_right_after_a_wake_stops_the_worker(store: Store, env_portal
             assert task.cancelled()
             await worker.stop()
             worker.start()
+        await asyncio.wait_for(worker.idle.wait(), timeout=10)  # parked again: no database call in flight at the end
 
 
 def test_request_survives_the_smtp_server_being_down_then_is_mailed(tmp_path: Path, smtp: tuple[Inbox, int]) -> None:

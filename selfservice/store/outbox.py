@@ -145,6 +145,7 @@ class OutboxWorker:
 
     def start(self) -> None:
         if self._task is None or self._task.done():
+            self.idle.clear()  # a new task is not parked yet: its first pass is still to run
             self._task = asyncio.create_task(self._run(), name="selfservice-outbox")
 
     async def stop(self) -> None:
