@@ -339,7 +339,8 @@ class _Pass:
             if tok.type in ("bullet_list_open", "ordered_list_open"):
                 lists.append(tok)
             elif tok.type in ("bullet_list_close", "ordered_list_close"):
-                lists.pop()
+                if lists:  # a token run can start inside a list (hypothesis found one): its close has no open here
+                    lists.pop()
             elif tok.type == "heading_open":
                 text = _plain(tokens[i + 1].children)
                 tok.attrSet("id", self.unique(_slug(text)))
