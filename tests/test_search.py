@@ -280,6 +280,42 @@ def test_time_limit_inside_one_clause(prefixed: SearchIndex) -> None:
     assert 0 < r.total < prefixed.search("pre*").total
 
 
+def test_time_limit_stops_expanding_prefixes_after_the_first(prefixed: SearchIndex) -> None:
+    parsed = parse_query("pre0* pre1* pre*")
+    with _reader(prefixed) as reader:
+        full = PlanBuilder(reader, Analyzer("en")).build(parsed)
+        late = PlanBuilder(reader, Analyzer("en"), deadline=0.0).build(parsed)  # the deadline has passed
+    assert not full.late and len(full.clauses) == 3
+    assert late.late and late.clauses == full.clauses[:1]  # the first prefix still finds something
+    ix = SearchIndex(prefixed.path, time_limit=1e-9, cache_size=0)
+    r = ix.search("pre0* pre1* pre*")
+    assert r.total > 0 and r.message is not None and TOO_SLOW in r.message
+
+
+def test_an_unfinished_clause_costs_only_what_was_scored(prefixed: SearchIndex) -> None:
+    ix = SearchIndex(prefixed.path, time_limit=1e-9, cache_size=0)
+    assert TOO_SLOW in (ix.search("pre*").message or "")
+    gen = ix._generations.current()
+    assert gen is not None
+    # Of the clause's 24 words one was scored; the second pass (title coverage) must not
+    # compute the other 23 after time ran out.
+    assert len([t for t in gen.ranker._terms if t.startswith("pre")]) == 1
+
+
+def test_prefix_completions_count_every_segment(tmp_path: Path) -> None:
+    ix = SearchIndex(tmp_path / "ix")
+    ix.rebuild([art(f"s{i}", f"Topic {i}", f"sprocket{i % 3} sprock") for i in range(9)])
+    for i in range(6):  # later segments: "sprocketx" becomes the most used word overall
+        ix.update(art(f"t{i}", f"Later {i}", "sprocketx"))
+    with _reader(ix) as reader:
+        assert len(reader.leaf_readers()) > 1
+        words = PlanBuilder(reader, Analyzer("en"), max_expansions=2).prefix_words("sprock")
+        everything = [b.decode() for b in reader.expand_prefix("spell", "sprock")]
+        freq = {w: reader.doc_frequency("spell", w) for w in everything}
+    assert words == sorted(everything, key=lambda w: -freq[w])[:2] and words[0] == "sprock"
+    assert freq["sprocketx"] == 6 and words[1] == "sprocketx"
+
+
 @contextmanager
 def _reader(ix: SearchIndex) -> Iterator[IndexReader]:
     from whoosh import index as whoosh_index

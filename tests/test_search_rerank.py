@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -125,14 +126,20 @@ def test_search_reranks_the_corrected_query(tmp_path: Path) -> None:
 
 
 class Preparing(Overlap):
-    """Records what the index hands to ``prepare``."""
+    """Records what the index hands to ``prepare`` (on the index's own thread); ``release``
+    holds each call until set, ``done`` is set after each."""
 
     def __init__(self) -> None:
         super().__init__()
         self.prepared: list[list[str]] = []
+        self.release = threading.Event()
+        self.release.set()
+        self.done = threading.Semaphore(0)
 
     def prepare(self, titles: Sequence[str]) -> None:
+        assert self.release.wait(30)
         self.prepared.append(sorted(titles))
+        self.done.release()
 
 
 def test_prepare_gets_every_title_once_per_version_of_the_index(tmp_path: Path) -> None:
@@ -141,10 +148,26 @@ def test_prepare_gets_every_title_once_per_version_of_the_index(tmp_path: Path) 
     ix.rebuild(ARTICLES)
     ix.search("refund")
     ix.search("parcel ship")
-    assert r.prepared == [sorted(a.title for a in ARTICLES)]  # once, before the first re-ranking
+    assert r.done.acquire(timeout=30)
+    assert r.prepared == [sorted(a.title for a in ARTICLES)]  # once per version
     ix.update(art("gift", "Gift cards", "A refund on a gift card goes back to the card."))
     ix.search("refund")
+    assert r.done.acquire(timeout=30)
     assert len(r.prepared) == 2 and "Gift cards" in r.prepared[1] and len(r.prepared[1]) == 4
+    ix.close()
+
+
+def test_searches_do_not_wait_for_prepare(tmp_path: Path) -> None:
+    r = Preparing()
+    r.release.clear()  # prepare is stuck until the end of the test
+    ix = SearchIndex(tmp_path / "ix", reranker=r)
+    ix.rebuild(ARTICLES)
+    first = ix.search("refund")  # returns, re-ranked, while prepare waits
+    assert r.prepared == [] and r.calls and r.calls[-1][0] == "refund"
+    with SearchIndex(tmp_path / "ix", reranker=Overlap()) as same:
+        assert [h.slug for h in first.hits] == [h.slug for h in same.search("refund").hits]
+    r.release.set()
+    assert r.done.acquire(timeout=30) and len(r.prepared) == 1
     ix.close()
 
 

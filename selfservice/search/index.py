@@ -43,7 +43,7 @@ from whoosh.writing import IndexWriter
 
 from ..content import Article
 from ..errors import IndexBusyError
-from .generations import Generation, Generations
+from .generations import Generation, Generations, Stale
 from .grammar import ParsedQuery, parse_query
 from .answers import MARGIN, Answer, best_passage
 from .facets import FACET_FIELDS
@@ -70,6 +70,7 @@ NO_WORDS = "Type one or more words to search for."
 TYPOS_CAPPED = f"Only the first {MAX_WORDS} unknown words were checked for typos."
 _WRITER_MB = 128
 _BLOCK = 512  # postings per block (whoosh: 128): a common word's postings load in fewer pieces
+_PREPARE_WAIT = 10.0  # seconds close() waits for the re-ranker's look at the titles (~1 s at 30k)
 
 
 class SearchIndex:
@@ -98,6 +99,7 @@ class SearchIndex:
         self.path = Path(path)
         self.reranker = reranker
         self._prepare_lock = threading.Lock()
+        self._preparing: threading.Thread | None = None  # the re-ranker's look at a new version
         self.language = resolve_language(language)
         self.time_limit = time_limit
         self.max_terms = max_terms
@@ -114,6 +116,9 @@ class SearchIndex:
     # -- lifecycle ----------------------------------------------------------------------------
     def close(self) -> None:
         """Release open files; the index can still be used afterwards (it reopens)."""
+        preparing = self._preparing
+        if preparing is not None and preparing is not threading.current_thread():
+            preparing.join(_PREPARE_WAIT)  # it holds a searcher: let it give it back first
         self._generations.close()
 
     def __enter__(self) -> SearchIndex:
@@ -471,12 +476,12 @@ class SearchIndex:
         if gen.reranker_ready is not reranker:  # once per opened version: all titles, ahead of searches
             with self._prepare_lock:
                 if gen.reranker_ready is not reranker:
-                    try:
-                        live = searcher.reader().all_doc_ids()
-                        prepare(reranker, (labels[d].decode("utf-8", "surrogatepass") for d in live))
-                    except Exception:
-                        log.exception("the search re-ranker could not prepare the titles")
                     gen.reranker_ready = reranker
+                    if callable(getattr(reranker, "prepare", None)):
+                        self._preparing = threading.Thread(
+                            target=self._prepare, args=(reranker, gen), name="selfservice-rerank-prepare", daemon=True
+                        )
+                        self._preparing.start()
         head = top[: reranker.depth]
         titles = [labels[d].decode("utf-8", "surrogatepass") for d, _ in head]
         groups = gen.ranker.groups(searcher.reader())
@@ -485,6 +490,27 @@ class SearchIndex:
         except Exception:  # a broken re-ranker must not break search
             log.exception("the search re-ranker failed; results are in keyword order")
             return top
+
+    @staticmethod
+    def _prepare(reranker: Reranker, gen: Generation) -> None:
+        """Hand every title of ``gen`` to ``reranker.prepare``, on a thread of its own.
+
+        At 30k articles that is about a second of embedding: done inside a search, it made
+        the first search after every commit that slow. Until it is done, a search embeds the
+        few titles it re-ranks itself (the same vectors), so results do not depend on it.
+        """
+        try:
+            searcher = gen.checkout()
+        except Stale:
+            return  # retired already: a newer version is being searched
+        try:
+            labels = gen.column(searcher, "label")
+            live = searcher.reader().all_doc_ids()
+            prepare(reranker, (labels[d].decode("utf-8", "surrogatepass") for d in live))
+        except Exception:
+            log.exception("the search re-ranker could not prepare the titles")
+        finally:
+            gen.checkin(searcher)
 
     def _make_snippet(self, packed: bytes, terms: set[str], language: str) -> str:
         return self._snippeter(language)(body_text(packed), terms)
@@ -506,7 +532,7 @@ class SearchIndex:
         ranker = gen.ranker
         builder = PlanBuilder(
             reader, self._analyzers(language), synonyms=self.synonyms, exists=lambda t: len(ranker.term(reader, t)) > 0,
-            alternatives=(self._analyzer,),
+            alternatives=(self._analyzer,), deadline=deadline,
         )
         plan = builder.build(parsed)
         corrections: dict[str, list[str]] = {}
@@ -527,6 +553,8 @@ class SearchIndex:
         if in_language is not None:
             allowed = in_language if allowed is None else allowed & in_language
         ranked = gen.ranker.rank(searcher, plan, allowed, deadline, k)
+        if plan.late:
+            ranked = ranked._replace(complete=False)  # not remembered: with more time it finds more
         if not ranked.complete:
             notes.append(TOO_SLOW)
         return _Found(plan, ranked, suggestion)

@@ -14,6 +14,8 @@ The builder also reports what it learned on the way: which words exist nowhere i
 from __future__ import annotations
 
 import heapq
+import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -103,6 +105,7 @@ class Plan:
     highlight: set[str] = field(default_factory=set)  # terms to mark in snippets
     unknown: list[str] = field(default_factory=list)  # words (lowercased) found nowhere
     notes: list[str] = field(default_factory=list)  # caps that were reached, for the customer
+    late: bool = False  # time ran out while building it: some prefixes were not expanded
 
     def __bool__(self) -> bool:
         return bool(self.clauses)
@@ -120,8 +123,10 @@ class PlanBuilder:
         max_expansions: int = MAX_EXPANSIONS,
         exists: Callable[[str], bool] | None = None,
         alternatives: Sequence[Analyzer] = (),
+        deadline: float = math.inf,
     ) -> None:
         self.reader = reader
+        self.deadline = deadline  # past it, prefixes after the first are not expanded
         # Other languages' analyses of each word, as options of its clause: a search in German
         # also finds the English originals that have no German version (:mod:`.languages`).
         self.alternatives = tuple(a for a in alternatives if a.language != analyzer.language)
@@ -132,6 +137,7 @@ class PlanBuilder:
         self.max_expansions = max_expansions
         self.budget = EXPANSION_BUDGET
         self.capped = False  # a prefix had more completions than it could expand to
+        self.late = False  # the deadline passed while expanding prefixes
 
     def exists(self, term: str) -> bool:
         """Whether any scored field has ``term`` (the index passes its cached answer instead)."""
@@ -139,18 +145,32 @@ class PlanBuilder:
         return any(freq(f, term) for f in SEARCH_FIELDS)
 
     def prefix_words(self, prefix: str) -> list[str]:
-        """The most frequent vocabulary words starting with ``prefix`` (within the budget)."""
+        """The most frequent vocabulary words starting with ``prefix`` (within the budget).
+
+        Each segment's vocabulary is read in order from ``prefix`` with its document counts in
+        one pass (a random lookup per word cost three times more: 12,000 of them made a query
+        of 50 prefixes take half a second at 30k articles). The first :data:`_PREFIX_SCAN`
+        words of the merged vocabulary are those of each segment's first ones.
+        """
         n = min(self.max_expansions, self.budget)
-        scan = islice(self.reader.expand_prefix("spell", prefix), _PREFIX_SCAN if n > 0 else 1)
-        words = [b.decode("utf-8") if isinstance(b, bytes) else str(b) for b in scan]
+        if n > 0 and self.budget < EXPANSION_BUDGET and time.perf_counter() > self.deadline:
+            self.late = True  # the first prefix always expands: the search then finds something
+            n = 0
+        if n <= 0:
+            if next(iter(self.reader.expand_prefix("spell", prefix)), None) is not None:
+                self.capped = True
+            return []
+        key = prefix.encode("utf-8")
+        counts: dict[bytes, int] = {}
+        for leaf, _ in self.reader.leaf_readers():
+            for text, info in islice(leaf.iter_prefix("spell", key), _PREFIX_SCAN):
+                counts[text] = counts.get(text, 0) + info.doc_frequency()
+        words = sorted(counts)[:_PREFIX_SCAN] if len(counts) > _PREFIX_SCAN else sorted(counts)
         if len(words) > n:
             self.capped = True
-        if n <= 0:
-            return []
-        freq = self.reader.doc_frequency
-        best = heapq.nlargest(n, words, key=lambda w: freq("spell", w))
+        best = heapq.nlargest(n, words, key=counts.__getitem__)
         self.budget -= len(best)
-        return best
+        return [b.decode("utf-8") for b in best]
 
     def _text(self, text: str, weight: float, plan: Plan, clause: ClausePlan) -> None:
         terms = tuple(self.analyzer.terms(text))
@@ -205,7 +225,7 @@ class PlanBuilder:
         """The plan for ``parsed``; ``corrections`` maps unknown words to words to try as well."""
         corrections = corrections or {}
         self.budget = EXPANSION_BUDGET
-        self.capped = False
+        self.capped = self.late = False
         plan = Plan()
         for clause in dict.fromkeys(self._with_phrase_synonyms(parsed)):  # "a a a" is "a"
             built = self._clause(clause, plan, corrections)
@@ -218,6 +238,7 @@ class PlanBuilder:
                 plan.exclude.append(built)
         if self.capped:
             plan.notes.append(PREFIX_NOTE)
+        plan.late = self.late
         return plan
 
     def _with_phrase_synonyms(self, parsed: ParsedQuery) -> list[Clause]:

@@ -226,12 +226,12 @@ class Ranker:
         """A document's best option for this clause."""
         return self._clause(searcher, clause, math.inf)[0]
 
-    def _clause(self, searcher: Searcher, clause: ClausePlan, deadline: float) -> tuple[dict[int, float], bool]:
-        """:meth:`clause_scores` of the options scored before ``deadline``, and whether that was all."""
+    def _clause(self, searcher: Searcher, clause: ClausePlan, deadline: float) -> tuple[dict[int, float], int]:
+        """:meth:`clause_scores` of the options scored before ``deadline``, and how many those were."""
         best: dict[int, float] | None = None
         for i, option in enumerate(clause.options):
             if i and time.perf_counter() > deadline:
-                return best or {}, False
+                return best or {}, i
             scores = self.option_scores(searcher, option)
             if best is None:
                 best = scores
@@ -245,7 +245,7 @@ class Ranker:
             for d, s in scores.items():
                 if s > best.get(d, 0.0):
                     best[d] = s
-        return best or {}, True
+        return best or {}, len(clause.options)
 
     def clause_titles(self, reader: IndexReader, clause: ClausePlan) -> tuple[float, list[tuple[frozenset[int], float]]]:
         """The clause's idf (its first option's) and, per option, the documents naming it in a title."""
@@ -290,16 +290,19 @@ class Ranker:
         When time runs out between clauses, the clauses scored so far decide (partial results).
         """
         per_clause: list[dict[int, float]] = []
+        scored: list[ClausePlan] = []  # what was scored: the second pass looks at nothing else
         complete = True
         for i, clause in enumerate(plan.clauses):
             if i and time.perf_counter() > deadline:  # the first clause always gives some results
                 complete = False
                 break
-            scores, finished = self._clause(searcher, clause, deadline)
+            scores, done = self._clause(searcher, clause, deadline)
             per_clause.append(scores)
-            if not finished:
+            if done < len(clause.options):
+                scored.append(ClausePlan(clause.options[:done]))
                 complete = False
                 break
+            scored.append(clause)
         raw = _sum(per_clause)
         excluded: set[int] = set()
         for clause in plan.exclude:
@@ -308,11 +311,12 @@ class Ranker:
             raw = {d: s for d, s in raw.items() if d not in excluded and (allowed is None or d in allowed)}
         if k <= 0 or not raw:
             return Ranked(raw, [], complete)
-        top = self._second_pass(searcher.reader(), plan, per_clause, raw, k)
+        top = self._second_pass(searcher.reader(), scored, per_clause, raw, k)
         return Ranked(raw, top, complete)
 
     def _second_pass(
-        self, reader: IndexReader, plan: Plan, per_clause: list[dict[int, float]], raw: dict[int, float], k: int
+        self, reader: IndexReader, clauses: list[ClausePlan], per_clause: list[dict[int, float]],
+        raw: dict[int, float], k: int,
     ) -> list[tuple[int, float]]:
         """Rescore the documents that can still reach the top ``k``: coordination and title coverage.
 
@@ -333,7 +337,7 @@ class Ranker:
             floor = heapq.nlargest(k, raw.values())[-1] * low / (1.0 + t)
             scores = {d: s for d, s in raw.items() if s >= floor}
         if t:
-            titles = [self.clause_titles(reader, clause) for clause in plan.clauses[:n]]
+            titles = [self.clause_titles(reader, clause) for clause in clauses]
             total_idf = sum(idf for idf, _ in titles) or 1.0
             covered: dict[int, float] = {}
             for idf, options in titles:

@@ -16,7 +16,9 @@ the first five results then hold more different answers.
 
 The portal ships one re-ranker, :class:`~.semantic.SemanticReranker` (the ``semantic``
 extra); any object with ``depth``, ``weight`` and ``similarities`` will do, and one with a
-``prepare(titles)`` method is handed every title of the index once per version of it.
+``prepare(titles)`` method is handed every title of the index once per version of it, on a
+thread of the index's own (searches do not wait for it; until it is done, ``similarities``
+gets titles it has not seen and must handle them, as the semantic one does).
 """
 
 from __future__ import annotations

@@ -113,10 +113,11 @@ class SemanticReranker:
     def prepare(self, titles: Iterable[str]) -> int:
         """Embed every title not embedded yet, in batches; how many were new.
 
-        The index calls this once per opened version of itself with all its titles, so a
-        search only embeds its query: embedding a candidate title inside a search cost up to
-        30 tokenisations, which tripled the slowest searches. At 3,671 titles this takes
-        about 0.1 s, at 30,000 about 1 s, once; later versions add only changed titles.
+        The index calls this once per opened version of itself with all its titles, on a
+        thread of its own, so a search only embeds its query: embedding a candidate title
+        inside a search cost up to 30 tokenisations, which tripled the slowest searches. At
+        3,671 titles this takes about 0.1 s, at 30,000 about 1 s, once; later versions add
+        only changed titles. Searches meanwhile embed the titles they re-rank themselves.
         """
         with self._lock:
             missing = list(dict.fromkeys(t for t in titles if t not in self._titles))
