@@ -18,9 +18,11 @@ The FTS5 reference is the one of ``search_latency.py`` and the corpus README: po
 the query's words ORed, ``bm25(title=2, body=1)``.
 
 ``--semantic`` measures a third process: ours with ``SemanticReranker`` (the ``semantic``
-extra) re-ranking the best results of every query.
+extra) re-ranking the best results of every query. ``--repeat N`` runs each engine's query
+process N times, in turn (ours, FTS5, ours, FTS5, …), reports each figure's median and the
+p99 ratio of every turn: on a shared machine a busy spell then cannot land on one engine only.
 
-    python benchmarks/search_scale.py [--sizes 3671,30000] [--rounds 3] [--semantic]
+    python benchmarks/search_scale.py [--sizes 3671,30000] [--rounds 3] [--semantic] [--repeat 3]
 
 The 30k corpus is made with ``../shared/corpora/make_scale.py`` into ``build/helpdocs-30k``
 when missing; articles are rendered once and cached in ``build/render-cache-<name>.pickle``.
@@ -207,6 +209,11 @@ def child_floor() -> dict[str, float]:
 
 
 # -- driver ------------------------------------------------------------------------------------
+def medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Each figure's median over the runs of one engine."""
+    return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+
+
 def run_child(*args: str) -> dict[str, float]:
     out = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
@@ -221,6 +228,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--queries", default=str(SHARED / "queries-helpdocs.txt"))
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--semantic", action="store_true", help="also ours with SemanticReranker")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="query processes per engine, run in turn (ours, FTS5, ours, …); medians reported")  # fmt: skip
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -243,12 +252,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         work = Path(tempfile.mkdtemp(prefix=f"ss-scale-{size}-"))
         try:
             built = run_child("build", str(content), str(work))
-            ours = run_child("query", "ours", str(work), args.queries, str(args.rounds))
-            fts = run_child("query", "fts5", str(work), args.queries, str(args.rounds))
-            semantic = (run_child("query", "semantic", str(work), args.queries, str(args.rounds))
-                        if args.semantic else None)  # fmt: skip
+            engines = ["ours", "fts5", *(["semantic"] if args.semantic else [])]
+            runs: dict[str, list[dict[str, float]]] = {e: [] for e in engines}
+            for _ in range(max(1, args.repeat)):  # in turn, so a noisy spell hits every engine alike
+                for engine in engines:
+                    runs[engine].append(run_child("query", engine, str(work), args.queries, str(args.rounds)))
         finally:
             shutil.rmtree(work, ignore_errors=True)
+        ours, fts = medians(runs["ours"]), medians(runs["fts5"])
+        semantic = medians(runs["semantic"]) if args.semantic else None
         ours.update(build=built["build_ours"], size=built["size_ours"])
         fts.update(build=built["build_fts5"], size=built["size_fts5"])
         table[int(built["n"])] = {"ours": ours, "fts5": fts}
@@ -270,6 +282,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             for label, key in rows[2:9] + rows[11:]:
                 o, f = semantic[key], fts[key]
                 print(f"{label:30} {o:12.1f} {f:10.1f} {o / f if f else 0:7.2f}")
+        if args.repeat > 1:
+            for engine in (e for e in engines if e != "fts5"):
+                pairs = [o["p99"] / f["p99"] for o, f in zip(runs[engine], runs["fts5"])]
+                cpu = [o["cpu_p99"] / f["cpu_p99"] for o, f in zip(runs[engine], runs["fts5"])]
+                print(f"{engine} / FTS5 p99, each of {args.repeat} turns: " + " ".join(f"{r:.2f}" for r in pairs)
+                      + "; CPU p99: " + " ".join(f"{r:.2f}" for r in cpu))  # fmt: skip
         hostile = {k.removeprefix("hostile "): v for k, v in ours.items() if k.startswith("hostile ")}
         print("hostile queries, cold (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in hostile.items()))
         if "suggest_p99" in ours:

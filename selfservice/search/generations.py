@@ -27,12 +27,13 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh.index import FileIndex
+from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 from ..errors import SearchError
 from .facets import FacetIndex
 from .languages import LanguageViews
-from .postings import open_files
+from .postings import byte_values, open_files
 from .ranking import Ranker, Weights
 from .results import SearchResults
 from .schema import SCHEMA_VERSION
@@ -71,6 +72,7 @@ class Generation:
         self._answers: OrderedDict[Hashable, Any] = OrderedDict()  # key → Answer or None
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._labels: list[bytes] | None = None
         self.reranker_ready: object | None = None  # the re-ranker given this version's titles (SearchIndex)
 
     def checkout(self) -> Searcher:
@@ -100,6 +102,22 @@ class Generation:
         if found is None:
             found = columns[name] = searcher.reader().column_reader(name)
         return found
+
+    def labels(self, reader: IndexReader) -> list[bytes]:
+        """Every document's ``label`` (its title, UTF-8), read at once and kept for this version.
+
+        The re-ranker reads the titles of the best 30 results of every search: one column
+        read per document cost more than the re-ranking itself.
+        """
+        labels = self._labels
+        if labels is None:
+            with self._lock:
+                labels = self._labels
+            if labels is None:
+                labels = byte_values(reader, "label")
+                with self._lock:
+                    self._labels = labels
+        return labels
 
     def checkin(self, searcher: Searcher) -> None:
         with self._lock:

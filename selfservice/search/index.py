@@ -472,7 +472,7 @@ class SearchIndex:
         self, reranker: Reranker, gen: Generation, searcher: Searcher, text: str, top: list[tuple[int, float]]
     ) -> list[tuple[int, float]]:
         """``top`` re-ordered by :func:`.rerank.blend`; in keyword order if the re-ranker fails."""
-        labels = gen.column(searcher, "label")
+        labels = gen.labels(searcher.reader())
         if gen.reranker_ready is not reranker:  # once per opened version: all titles, ahead of searches
             with self._prepare_lock:
                 if gen.reranker_ready is not reranker:
@@ -504,7 +504,7 @@ class SearchIndex:
         except Stale:
             return  # retired already: a newer version is being searched
         try:
-            labels = gen.column(searcher, "label")
+            labels = gen.labels(searcher.reader())
             live = searcher.reader().all_doc_ids()
             prepare(reranker, (labels[d].decode("utf-8", "surrogatepass") for d in live))
         except Exception:
