@@ -70,6 +70,8 @@ NO_WORDS = "Type one or more words to search for."
 TYPOS_CAPPED = f"Only the first {MAX_WORDS} unknown words were checked for typos."
 _WRITER_MB = 128
 _BLOCK = 512  # postings per block (whoosh: 128): a common word's postings load in fewer pieces
+_PREPARE_CHUNK = 200  # titles handed to Reranker.prepare at a time (a few ms of embedding)
+_PREPARE_PAUSE = 0.002  # seconds between chunks: searches running meanwhile wait one chunk at most
 _PREPARE_WAIT = 10.0  # seconds close() waits for the re-ranker's look at the titles (~1 s at 30k)
 
 
@@ -116,10 +118,10 @@ class SearchIndex:
     # -- lifecycle ----------------------------------------------------------------------------
     def close(self) -> None:
         """Release open files; the index can still be used afterwards (it reopens)."""
+        self._generations.close()  # retires the versions: a look at their titles stops early
         preparing = self._preparing
         if preparing is not None and preparing is not threading.current_thread():
-            preparing.join(_PREPARE_WAIT)  # it holds a searcher: let it give it back first
-        self._generations.close()
+            preparing.join(_PREPARE_WAIT)  # it holds a searcher, closed as it is given back
 
     def __enter__(self) -> SearchIndex:
         return self
@@ -496,8 +498,10 @@ class SearchIndex:
         """Hand every title of ``gen`` to ``reranker.prepare``, on a thread of its own.
 
         At 30k articles that is about a second of embedding: done inside a search, it made
-        the first search after every commit that slow. Until it is done, a search embeds the
-        few titles it re-ranks itself (the same vectors), so results do not depend on it.
+        the first search after every commit that slow. It goes in chunks with a pause between
+        them (one long run would hold the interpreter for seconds while searches wait) and
+        stops when the version is retired. Until it is done, a search embeds the few titles it
+        re-ranks itself (the same vectors), so results do not depend on it.
         """
         try:
             searcher = gen.checkout()
@@ -505,8 +509,14 @@ class SearchIndex:
             return  # retired already: a newer version is being searched
         try:
             labels = gen.labels(searcher.reader())
-            live = searcher.reader().all_doc_ids()
-            prepare(reranker, (labels[d].decode("utf-8", "surrogatepass") for d in live))
+            live = list(searcher.reader().all_doc_ids())
+            for start in range(0, len(live), _PREPARE_CHUNK):
+                if gen.retired:
+                    return  # a newer version is being searched: its own look comes
+                if start:
+                    time.sleep(_PREPARE_PAUSE)  # let searches have the interpreter between chunks
+                chunk = live[start : start + _PREPARE_CHUNK]
+                prepare(reranker, [labels[d].decode("utf-8", "surrogatepass") for d in chunk])
         except Exception:
             log.exception("the search re-ranker could not prepare the titles")
         finally:
