@@ -18,6 +18,7 @@ article is a relevant one.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -83,7 +84,10 @@ def best_passage(
 
     None when no paragraph qualifies (see the module docstring).
     """
-    total = sum(query_terms.values())
+    # fsum, not sum: it is exactly rounded, so a coverage does not depend on the order a set
+    # yields its terms in (that follows PYTHONHASHSEED). With sum, two paragraphs covering the
+    # same terms could differ by one ulp and the longer one win the tie now and then.
+    total = math.fsum(query_terms.values())
     if total <= 0:
         return None
     in_title = set(terms_of(title)) & query_terms.keys()
@@ -94,7 +98,7 @@ def best_passage(
             here = set(terms_of(paragraph)) & query_terms.keys()
             if not here - in_title:
                 continue
-            covered = sum(query_terms[t] for t in here | in_heading | in_title) / total
+            covered = math.fsum(query_terms[t] for t in here | in_heading | in_title) / total
             key = (covered, -len(paragraph))
             if best is None or key > (best[0], best[1]):
                 best = (covered, -len(paragraph), section, paragraph)

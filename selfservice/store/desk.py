@@ -35,7 +35,7 @@ from email.utils import make_msgid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..forms import IdSigner, Signer
+from ..csrf import IdSigner, Signer
 from ..ratelimit import RateLimits
 from ..settings import Settings
 

@@ -2,7 +2,7 @@
 
 "Was this helpful?" sits on cached article and chapter pages (``_helpful.html``), so its
 yes/no form carries nothing per visitor: its POST is accepted from our own pages only
-(:func:`~selfservice.forms.same_origin`). Without JavaScript it is POST-redirect-GET: the
+(:func:`~selfservice.csrf.same_origin`). Without JavaScript it is POST-redirect-GET: the
 vote is committed, then ``/feedback/thanks`` (not cached, per visitor) thanks them, shows
 their answer with a way to change it, and offers the optional reason and comment (a
 CSRF-protected form). With JavaScript, ``static/feedback.js`` sends the same to
@@ -178,7 +178,7 @@ def page_ref(request: Request, value: str | None) -> PageRef | None:
 def visitor(request: Request, desk: Desk) -> tuple[str | None, str | None]:
     """(visitor id from the signed cookie, or None; the cookie value to set, or None).
 
-    The cookie is ``<id>.<HMAC>`` (:class:`~selfservice.forms.IdSigner`). One from before
+    The cookie is ``<id>.<HMAC>`` (:class:`~selfservice.csrf.IdSigner`). One from before
     that (an itsdangerous timed token) still names its visitor, who gets the new form back.
     """
     signed = request.cookies.get(VISITOR_COOKIE)
