@@ -37,6 +37,7 @@ from selfservice.search import (
 from selfservice.search.results import FacetCount
 from selfservice.search.index import NO_WORDS, ONLY_EXCLUDED, TOO_SLOW, TYPOS_CAPPED
 from selfservice.search.query import EXPANSION_BUDGET, MAX_EXPANSIONS, PREFIX_NOTE, PlanBuilder
+from selfservice.search.ranking import OutOfTime, Ranker
 from selfservice.search.schema import Analyzer
 from selfservice.search.spelling import MAX_CORRECTIONS, MAX_WORDS, Speller, Vocabulary
 
@@ -300,6 +301,16 @@ def test_an_unfinished_clause_costs_only_what_was_scored(prefixed: SearchIndex) 
     # Of the clause's 24 words one was scored; the second pass (title coverage) must not
     # compute the other 23 after time ran out.
     assert len([t for t in gen.ranker._terms if t.startswith("pre")]) == 1
+
+
+def test_a_term_past_the_deadline_is_dropped_not_kept(prefixed: SearchIndex) -> None:
+    ranker = Ranker(40)
+    with _reader(prefixed) as reader:
+        with pytest.raises(OutOfTime):
+            ranker.term(reader, "pre001x", deadline=0.0)  # long past: stops after its first block
+        assert "pre001x" not in ranker._terms
+        assert len(ranker.term(reader, "pre001x")) > 0  # without a deadline it is computed and kept
+    assert "pre001x" in ranker._terms
 
 
 def test_prefix_completions_count_every_segment(tmp_path: Path) -> None:

@@ -41,7 +41,7 @@ from .postings import Postings, group_keys, length_bytes
 from .query import ClausePlan, Option, Plan
 from .schema import PHRASE_FIELDS, SEARCH_FIELDS
 
-__all__ = ["Ranked", "Ranker", "Weights", "phrase_docs"]
+__all__ = ["OutOfTime", "Ranked", "Ranker", "Weights", "phrase_docs"]
 
 #: Fields whose words say what an article is about (its name): see ``Weights.title_coverage``.
 TITLE_FIELDS = ("title", "keywords")
@@ -75,6 +75,10 @@ class Weights:
     title_coverage: float = 1.0
     phrase: float = 1.5
     same_title: float = 0.5
+
+
+class OutOfTime(Exception):
+    """A term's scores were not finished before the search's deadline (nothing was kept)."""
 
 
 class Ranked(NamedTuple):
@@ -151,12 +155,16 @@ class Ranker:
         """(document numbers, weights) of ``term`` in ``field``, a block at a time, all segments."""
         return self._reads(reader, field, term)
 
-    def impacts(self, reader: IndexReader, term: str) -> dict[int, float]:
+    def impacts(self, reader: IndexReader, term: str, deadline: float = math.inf) -> dict[int, float]:
         """BM25F score of ``term`` per document that has it (deleted documents left out)."""
-        return self.term(reader, term).scores
+        return self.term(reader, term, deadline).scores
 
-    def term(self, reader: IndexReader, term: str) -> _Term:
-        """Scores, idf and title documents of ``term``, computed once per generation."""
+    def term(self, reader: IndexReader, term: str, deadline: float = math.inf) -> _Term:
+        """Scores, idf and title documents of ``term``, computed once per generation.
+
+        Past ``deadline`` (checked after each block of postings) it raises :class:`OutOfTime`
+        and keeps nothing: at 30k articles one common word takes tens of milliseconds.
+        """
         with self._lock:
             cached = self._terms.get(term)
             if cached is not None:
@@ -173,6 +181,8 @@ class Ranker:
             found: dict[int, float] = {}
             for ids, weights in self._reads(reader, name, term):
                 found.update(zip(ids, [x / norms[d] for d, x in zip(ids, weights)]))
+                if time.perf_counter() > deadline:
+                    raise OutOfTime(term)
             if found:
                 per_field.append((w.boosts[name], found))
                 df = max(df, len(found))
@@ -211,12 +221,12 @@ class Ranker:
         return entry
 
     # -- scoring ------------------------------------------------------------------------------
-    def option_scores(self, searcher: Searcher, option: Option) -> dict[int, float]:
+    def option_scores(self, searcher: Searcher, option: Option, deadline: float = math.inf) -> dict[int, float]:
         reader = searcher.reader()
         if len(option.terms) == 1:
-            scores = self.impacts(reader, option.terms[0])
+            scores = self.impacts(reader, option.terms[0], deadline)
             return scores if option.weight == 1.0 else {d: s * option.weight for d, s in scores.items()}
-        impacts = [self.impacts(reader, t) for t in option.terms]
+        impacts = [self.impacts(reader, t, deadline) for t in option.terms]
         if any(not i for i in impacts):
             return {}
         weight = option.weight * self.weights.phrase
@@ -224,15 +234,23 @@ class Ranker:
 
     def clause_scores(self, searcher: Searcher, clause: ClausePlan) -> dict[int, float]:
         """A document's best option for this clause."""
-        return self._clause(searcher, clause, math.inf)[0]
+        return self._clause(searcher, clause, math.inf, first=True)[0]
 
-    def _clause(self, searcher: Searcher, clause: ClausePlan, deadline: float) -> tuple[dict[int, float], int]:
-        """:meth:`clause_scores` of the options scored before ``deadline``, and how many those were."""
+    def _clause(
+        self, searcher: Searcher, clause: ClausePlan, deadline: float, *, first: bool
+    ) -> tuple[dict[int, float], int]:
+        """:meth:`clause_scores` of the options scored before ``deadline``, and how many those were.
+
+        ``first``: the clause's first option is scored whatever the time (the search's first
+        clause, so that a search always finds something)."""
         best: dict[int, float] | None = None
         for i, option in enumerate(clause.options):
-            if i and time.perf_counter() > deadline:
+            if (i or not first) and time.perf_counter() > deadline:
                 return best or {}, i
-            scores = self.option_scores(searcher, option)
+            try:
+                scores = self.option_scores(searcher, option, math.inf if first and not i else deadline)
+            except OutOfTime:
+                return best or {}, i
             if best is None:
                 best = scores
                 continue
@@ -287,7 +305,9 @@ class Ranker:
     ) -> Ranked:
         """Every match, the best ``k`` as (document, score), and whether time sufficed.
 
-        When time runs out between clauses, the clauses scored so far decide (partial results).
+        When time runs out (checked between clauses, between options and inside a term's
+        postings), what was scored so far decides (partial results); the first option of the
+        first clause is always scored whole.
         """
         per_clause: list[dict[int, float]] = []
         scored: list[ClausePlan] = []  # what was scored: the second pass looks at nothing else
@@ -296,12 +316,14 @@ class Ranker:
             if i and time.perf_counter() > deadline:  # the first clause always gives some results
                 complete = False
                 break
-            scores, done = self._clause(searcher, clause, deadline)
-            per_clause.append(scores)
+            scores, done = self._clause(searcher, clause, deadline, first=not i)
             if done < len(clause.options):
-                scored.append(ClausePlan(clause.options[:done]))
                 complete = False
+                if done:
+                    per_clause.append(scores)
+                    scored.append(ClausePlan(clause.options[:done]))
                 break
+            per_clause.append(scores)
             scored.append(clause)
         raw = _sum(per_clause)
         excluded: set[int] = set()
