@@ -129,8 +129,6 @@ def create_portal(settings: Settings | None = None, /, **overrides: Any) -> Port
     )
     index.sync(library.indexable())
     assets = StaticAssets(theme, settings.theme_variables, max_age=settings.static_max_age)
-    env = build_environment(settings, theme)
-    state = PortalState(settings, library, index, theme, assets, env)
     # -- accounts and opening hours (docs/accounts.md) --
     from .accounts.runtime import build_accounts
     from .hours import demo_business_hours, parse_business_hours, system_clock
@@ -138,6 +136,8 @@ def create_portal(settings: Settings | None = None, /, **overrides: Any) -> Port
     clock = settings.clock or system_clock
     hours = (parse_business_hours(settings.business_hours) if settings.business_hours is not None
              else demo_business_hours() if settings.demo else None)
+    env = build_environment(settings, theme, zone=hours.zone if hours is not None else None)  # times in the hours' zone
+    state = PortalState(settings, library, index, theme, assets, env)
     accounts = build_accounts(settings, env, state.get_store, clock)
     env.globals["accounts_enabled"] = accounts is not None
     env.globals["open_now"] = _open_now_memo(hours, clock, settings.locale) if hours is not None else (lambda: None)

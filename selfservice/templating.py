@@ -214,11 +214,15 @@ def _isodate(value: object) -> str:
     return day.isoformat() if day is not None else ""
 
 
-def build_environment(settings: Settings, theme: Theme, *, auto_reload: bool | None = None) -> jinja2.Environment:
+def build_environment(
+    settings: Settings, theme: Theme, *, auto_reload: bool | None = None, zone: tzinfo | None = None
+) -> jinja2.Environment:
     """The Jinja environment for a portal: lookup order, autoescape, filters and globals.
 
     ``auto_reload`` defaults to ``settings.watch``: in production templates are compiled
     once and cached; in writers' watch mode a saved template shows on the next request.
+    ``zone`` is where the ``moment`` filter shows times (default: ``settings.business_hours``'
+    zone, else UTC).
     """
     host, themed, default = search_path(settings, theme)
     env = jinja2.Environment(
@@ -268,11 +272,12 @@ def build_environment(settings: Settings, theme: Theme, *, auto_reload: bool | N
     def date_filter(context: jinja2.runtime.Context, value: object, style: str = "long", locale: str | None = None) -> str:
         return format_day(value, locale or page_locale(context), style)
 
-    zone: tzinfo = timezone.utc
-    if settings.business_hours is not None:
-        from .hours import parse_business_hours
+    if zone is None:  # the portal passes its opening hours' zone (also the demo's); else from settings
+        zone = timezone.utc
+        if settings.business_hours is not None:
+            from .hours import parse_business_hours
 
-        zone = parse_business_hours(settings.business_hours).zone
+            zone = parse_business_hours(settings.business_hours).zone
 
     @jinja2.pass_context
     def moment_filter(context: jinja2.runtime.Context, value: object, locale: str | None = None) -> str:

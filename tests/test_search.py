@@ -303,6 +303,17 @@ def test_an_unfinished_clause_costs_only_what_was_scored(prefixed: SearchIndex) 
     assert len([t for t in gen.ranker._terms if t.startswith("pre")]) == 1
 
 
+def test_planning_scores_no_word_past_the_deadline(prefixed: SearchIndex) -> None:
+    ix = SearchIndex(prefixed.path, time_limit=1e-9, cache_size=0)
+    r = ix.search(" ".join(f"pre{j:03}x" for j in range(10)))  # ten known words
+    assert r.total > 0 and TOO_SLOW in (r.message or "")
+    gen = ix._generations.current()
+    assert gen is not None
+    # Checking that each word exists used to score all ten in full before ranking looked at
+    # the time; now only the first word (always scored) is.
+    assert len([t for t in gen.ranker._terms if t.startswith("pre")]) == 1
+
+
 def test_a_term_past_the_deadline_is_dropped_not_kept(prefixed: SearchIndex) -> None:
     ranker = Ranker(40)
     with _reader(prefixed) as reader:

@@ -63,7 +63,7 @@ class Generation:
         self.retired = False
         self.ranker = Ranker(ix.doc_count_all(), weights)
         self.vocabulary = VocabularyCache()
-        self.titles = TitleIndexCache()
+        self.titles = TitleIndexCache(self.labels)
         self.facets = FacetIndex(self.ranker.postings)
         self.languages = LanguageViews(self.ranker.postings)
         self._idle: list[Searcher] = []
@@ -72,7 +72,7 @@ class Generation:
         self._answers: OrderedDict[Hashable, Any] = OrderedDict()  # key → Answer or None
         self._cache_size = cache_size
         self._lock = threading.Lock()
-        self._labels: list[bytes] | None = None
+        self._labels: list[str] | None = None
         self.reranker_ready: object | None = None  # the re-ranker given this version's titles (SearchIndex)
 
     def checkout(self) -> Searcher:
@@ -103,20 +103,17 @@ class Generation:
             found = columns[name] = searcher.reader().column_reader(name)
         return found
 
-    def labels(self, reader: IndexReader) -> list[bytes]:
-        """Every document's ``label`` (its title, UTF-8), read at once and kept for this version.
+    def labels(self, reader: IndexReader) -> list[str]:
+        """Every document's title (its ``label``), read at once and kept for this version.
 
-        The re-ranker reads the titles of the best 30 results of every search: one column
-        read per document cost more than the re-ranking itself.
+        The re-ranker reads the titles of the best 30 results of every search (one column read
+        per document cost more than the re-ranking itself) and autocomplete builds its title
+        index from them. Two threads arriving together may both read them; either result is
+        the same.
         """
         labels = self._labels
         if labels is None:
-            with self._lock:
-                labels = self._labels
-            if labels is None:
-                labels = byte_values(reader, "label")
-                with self._lock:
-                    self._labels = labels
+            labels = self._labels = [b.decode("utf-8", "surrogatepass") for b in byte_values(reader, "label")]
         return labels
 
     def checkin(self, searcher: Searcher) -> None:

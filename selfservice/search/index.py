@@ -48,7 +48,7 @@ from .grammar import ParsedQuery, parse_query
 from .answers import MARGIN, Answer, best_passage
 from .facets import FACET_FIELDS
 from .query import Plan, PlanBuilder, normalize_synonyms
-from .ranking import Ranked, Weights
+from .ranking import OutOfTime, Ranked, Weights
 from .rerank import Reranker, blend, prepare
 from .results import FacetCount, Facets, SearchHit, SearchResults, SyncStats
 from .schema import (
@@ -485,7 +485,7 @@ class SearchIndex:
                         )
                         self._preparing.start()
         head = top[: reranker.depth]
-        titles = [labels[d].decode("utf-8", "surrogatepass") for d, _ in head]
+        titles = [labels[d] for d, _ in head]
         groups = gen.ranker.groups(searcher.reader())
         try:
             return blend(reranker, text, top, titles, [groups[d] for d, _ in head], gen.ranker.weights.same_title)
@@ -516,7 +516,7 @@ class SearchIndex:
                 if start:
                     time.sleep(_PREPARE_PAUSE)  # let searches have the interpreter between chunks
                 chunk = live[start : start + _PREPARE_CHUNK]
-                prepare(reranker, [labels[d].decode("utf-8", "surrogatepass") for d in chunk])
+                prepare(reranker, [labels[d] for d in chunk])
         except Exception:
             log.exception("the search re-ranker could not prepare the titles")
         finally:
@@ -540,8 +540,16 @@ class SearchIndex:
         among the documents a search in ``language`` may find."""
         reader = searcher.reader()
         ranker = gen.ranker
+        def exists(term: str) -> bool:
+            """Whether ``term`` is indexed: its scores, which ranking then reuses. Past the
+            deadline a word counts as known (not corrected); ranking stops at it anyway."""
+            try:
+                return len(ranker.term(reader, term, deadline)) > 0
+            except OutOfTime:
+                return True
+
         builder = PlanBuilder(
-            reader, self._analyzers(language), synonyms=self.synonyms, exists=lambda t: len(ranker.term(reader, t)) > 0,
+            reader, self._analyzers(language), synonyms=self.synonyms, exists=exists,
             alternatives=(self._analyzer,), deadline=deadline,
         )
         plan = builder.build(parsed)

@@ -157,7 +157,7 @@ class PlanBuilder:
             self.late = True  # the first prefix always expands: the search then finds something
             n = 0
         if n <= 0:
-            if next(iter(self.reader.expand_prefix("spell", prefix)), None) is not None:
+            if next(self.reader.expand_prefix("spell", prefix), None) is not None:
                 self.capped = True
             return []
         key = prefix.encode("utf-8")
@@ -165,7 +165,7 @@ class PlanBuilder:
         for leaf, _ in self.reader.leaf_readers():
             for text, info in islice(leaf.iter_prefix("spell", key), _PREFIX_SCAN):
                 counts[text] = counts.get(text, 0) + info.doc_frequency()
-        words = sorted(counts)[:_PREFIX_SCAN] if len(counts) > _PREFIX_SCAN else sorted(counts)
+        words = sorted(counts)[:_PREFIX_SCAN]
         if len(words) > n:
             self.capped = True
         best = heapq.nlargest(n, words, key=counts.__getitem__)

@@ -313,10 +313,7 @@ class Ranker:
         scored: list[ClausePlan] = []  # what was scored: the second pass looks at nothing else
         complete = True
         for i, clause in enumerate(plan.clauses):
-            if i and time.perf_counter() > deadline:  # the first clause always gives some results
-                complete = False
-                break
-            scores, done = self._clause(searcher, clause, deadline, first=not i)
+            scores, done = self._clause(searcher, clause, deadline, first=not i)  # checks the time
             if done < len(clause.options):
                 complete = False
                 if done:

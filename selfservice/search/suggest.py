@@ -19,7 +19,7 @@ import bisect
 import heapq
 import threading
 import unicodedata
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from whoosh.reading import IndexReader
@@ -95,18 +95,18 @@ class TitleIndex:
         self._words = sorted(docs)
 
     @classmethod
-    def from_reader(cls, reader: IndexReader, allowed: Collection[int] | None = None) -> TitleIndex:
-        """The titles of the live documents (of ``allowed`` only, when given: one language's)."""
+    def from_reader(
+        cls, reader: IndexReader, allowed: Collection[int] | None = None, labels: Sequence[str] | None = None
+    ) -> TitleIndex:
+        """The titles of the live documents (of ``allowed`` only, when given: one language's);
+        ``labels``: every document's title, when the caller has read them already."""
         if not reader.doc_count():
             return cls(())
-        labels = byte_values(reader, "label")
+        if labels is None:
+            labels = [b.decode("utf-8", "surrogatepass") for b in byte_values(reader, "label")]
         slugs = byte_values(reader, "slug")
         live = reader.all_doc_ids()  # deleted documents are left out
-        return cls(
-            (labels[d].decode("utf-8", "surrogatepass"), slugs[d].decode("utf-8"))
-            for d in live
-            if allowed is None or d in allowed
-        )
+        return cls((labels[d], slugs[d].decode("utf-8")) for d in live if allowed is None or d in allowed)
 
     def __len__(self) -> int:
         return len(self.titles)
@@ -177,9 +177,10 @@ class TitleIndex:
 class TitleIndexCache:
     """Builds a generation's :class:`TitleIndex` per language once, on first use, for all threads."""
 
-    def __init__(self) -> None:
+    def __init__(self, labels: Callable[[IndexReader], Sequence[str]] | None = None) -> None:
         self._indexes: dict[str, TitleIndex] = {}
         self._lock = threading.Lock()
+        self._labels = labels  # the generation's titles, read once for it (Generation.labels)
 
     def get(self, reader: IndexReader, language: str = "", allowed: Collection[int] | None = None) -> TitleIndex:
         """The titles a search in ``language`` may find (``allowed``: see :mod:`.languages`)."""
@@ -188,5 +189,6 @@ class TitleIndexCache:
             with self._lock:
                 found = self._indexes.get(language)
                 if found is None:
-                    found = self._indexes[language] = TitleIndex.from_reader(reader, allowed)
+                    labels = self._labels(reader) if self._labels is not None else None
+                    found = self._indexes[language] = TitleIndex.from_reader(reader, allowed, labels)
         return found
