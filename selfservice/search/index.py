@@ -379,14 +379,14 @@ class SearchIndex:
             page = top[offset:want]
             texts = gen.column(searcher, "text") if page else None
             for docnum, score in page:
-                stored = reader.stored_fields(docnum)
+                stored = gen.stored(reader, docnum)
                 shown = Shown(stored["shown"])
                 snippet = partial(self._make_snippet, texts[docnum], found.plan.highlight,  # type: ignore[index]
                                   shown.lang)
                 hits.append(SearchHit(stored["slug"], shown.title, shown.summary, shown.category, score, snippet))
             counted = None
             if facets:
-                matched = frozenset(found.ranked.matches)
+                matched = frozenset(found.ranked.matches.tolist())
                 counted = Facets(**{
                     name: [FacetCount(v, c) for v, c in gen.facets.counts(reader, field, matched)]
                     for name, field in FACET_FIELDS.items()
@@ -442,7 +442,7 @@ class SearchIndex:
                 gen.remember_answer(key, None)
                 return None
             terms = {t: gen.ranker.term(reader, t).idf for c in found.plan.clauses for t in c.options[0].terms}
-            stored = reader.stored_fields(top[0][0])
+            stored = gen.stored(reader, top[0][0])
             packed = gen.column(searcher, "text")[top[0][0]]
         finally:
             gen.checkin(searcher)
@@ -565,7 +565,7 @@ class SearchIndex:
         notes.extend(plan.notes)
         suggestion = suggestion_text(parsed.text, corrections)
         if not plan:
-            return _Found(plan, Ranked({}, [], True), suggestion)
+            return _Found(plan, Ranked.nothing(), suggestion)
         allowed = gen.ranker.allowed(reader, filters)
         in_language = gen.languages.allowed(reader, language)
         if in_language is not None:

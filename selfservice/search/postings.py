@@ -12,10 +12,12 @@ from __future__ import annotations
 import sys
 import threading
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import accumulate
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import IndexReader, TermNotFound
@@ -23,13 +25,71 @@ from whoosh.util.numeric import length_to_byte
 
 __all__ = ["Postings", "byte_values", "group_keys", "length_bytes", "open_files"]
 
+#: Segments of at most this many documents have their words listed once per generation: a
+#: word they lack then costs no lookup. Every save adds a segment of one document or a few
+#: (whoosh merges them only once there are several), and each lookup of a word in a segment,
+#: found or not, costs 15–50 µs: five fields × five small segments doubled a new word's cost.
+SMALL_SEGMENT = 256
+
 
 class Postings:
     """Reads postings with deleted documents left out; remembers each segment's deletions."""
 
     def __init__(self) -> None:
         self._deleted: dict[int, frozenset[int]] = {}  # per segment (by its first document)
+        self._words: dict[int, frozenset[tuple[str, bytes]]] = {}  # small segments' (field, word)s
+        self._live: NDArray[np.bool_] | None | bool = False  # False: not worked out yet
         self._lock = threading.Lock()
+
+    def blocks(self, reader: IndexReader, field: str, term: str) -> Iterator[tuple[Sequence[int], Sequence[float], int]]:
+        """(segment's document numbers, weights, the segment's first document number) of
+        ``term`` in ``field``, a block at a time, all segments, *deleted documents included*
+        (:meth:`live` says which are)."""
+        key: tuple[str, bytes] | None = None
+        for leaf, offset in reader.leaf_readers():
+            if leaf.doc_count_all() <= SMALL_SEGMENT:
+                words = self._words.get(offset)
+                if words is None:
+                    words = frozenset((f, w) for f, w in leaf.all_terms())  # a few hundred
+                    with self._lock:
+                        self._words[offset] = words
+                if key is None:
+                    key = (field, leaf.schema[field].to_bytes(term))
+                if key not in words:
+                    continue
+            try:
+                matcher = _unfiltered(leaf, field, term)
+            except TermNotFound:
+                continue
+            for ids, weights in _blocks(matcher):
+                yield ids, weights, offset
+
+    def live(self, reader: IndexReader) -> NDArray[np.bool_] | None:
+        """Per document (all segments), whether it is live; None when none is deleted."""
+        live = self._live
+        if live is False:
+            mask = None
+            for leaf, offset in reader.leaf_readers():
+                if leaf.has_deletions():
+                    if mask is None:
+                        mask = np.ones(reader.doc_count_all(), dtype=np.bool_)
+                    gone = self._segment_deleted(leaf, offset)
+                    mask[np.fromiter(gone, dtype=np.int64, count=len(gone)) + offset] = False
+            self._live = live = mask
+        assert live is not True
+        return live
+
+    def _segment_deleted(self, leaf: Any, offset: int) -> frozenset[int]:
+        deleted = self._deleted.get(offset)
+        if deleted is None:
+            known = getattr(leaf, "deleted_docs_set", None)  # a cached property of whoosh's
+            if isinstance(known, frozenset):
+                deleted = known
+            else:
+                deleted = frozenset(d for d in range(leaf.doc_count_all()) if leaf.is_deleted(d))
+            with self._lock:
+                self._deleted[offset] = deleted
+        return deleted
 
     def __call__(self, reader: IndexReader, field: str, term: str) -> Iterable[tuple[Sequence[int], Sequence[float]]]:
         """(document numbers, weights) of ``term`` in ``field``, a block at a time, all segments."""
@@ -40,15 +100,7 @@ class Postings:
                 continue
             deleted: frozenset[int] | None = None
             if isinstance(matcher, FilterMatcher):  # the segment has deletions
-                deleted = self._deleted.get(offset)
-                if deleted is None:
-                    known = getattr(leaf, "deleted_docs_set", None)  # a cached property of whoosh's
-                    if isinstance(known, frozenset):
-                        deleted = known
-                    else:
-                        deleted = frozenset(d for d in range(leaf.doc_count_all()) if leaf.is_deleted(d))
-                    with self._lock:
-                        self._deleted[offset] = deleted
+                deleted = self._segment_deleted(leaf, offset)
                 matcher = matcher.child
             for ids, weights in _blocks(matcher):
                 if deleted:
@@ -57,6 +109,18 @@ class Postings:
                 if offset:
                     ids = [d + offset for d in ids]
                 yield ids, weights
+
+
+def _unfiltered(leaf: Any, field: str, term: str) -> Any:
+    """The segment's matcher of ``term`` in ``field``, deleted documents included.
+
+    ``postings()`` wraps it to skip deleted documents, and that wrapper reads the first block
+    as it is made, which a block-at-a-time reader then reads again; the caller filters."""
+    terms, schema = getattr(leaf, "_terms", None), leaf.schema
+    if terms is None or not hasattr(terms, "matcher") or getattr(leaf, "is_closed", True) or field not in schema:
+        matcher = leaf.postings(field, term)  # another reader: its public way
+        return matcher.child if isinstance(matcher, FilterMatcher) else matcher
+    return terms.matcher(field, schema[field].to_bytes(term), schema[field].format)
 
 
 def open_files(reader: IndexReader) -> None:

@@ -25,12 +25,13 @@ import heapq
 import math
 import threading
 import time
-from array import array
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
 
 from whoosh.query import Phrase as PhraseQuery
 from whoosh.reading import IndexReader
@@ -82,9 +83,9 @@ class OutOfTime(Exception):
 
 
 class Ranked(NamedTuple):
-    """What :meth:`Ranker.rank` found: every match with its first-pass score, and the page."""
+    """What :meth:`Ranker.rank` found: every matching document (ascending), and the page."""
 
-    matches: dict[int, float]
+    matches: NDArray[np.intp]
     top: list[tuple[int, float]]
     complete: bool
 
@@ -92,20 +93,30 @@ class Ranked(NamedTuple):
     def total(self) -> int:
         return len(self.matches)
 
+    @classmethod
+    def nothing(cls) -> Ranked:
+        """No match (and nothing left to do)."""
+        return cls(np.zeros(0, dtype=np.intp), [], True)
+
+
+Ids = NDArray[np.int32]
+Scores = NDArray[np.float64]
+Mask = NDArray[np.bool_]
+_NO_IDS: Ids = np.zeros(0, dtype=np.int32)
+_NO_SCORES: NDArray[np.float32] = np.zeros(0, dtype=np.float32)
+
 
 class _Term:
     """What one term contributes: its score per document, its idf, where it is in a title.
 
     Scores are kept as two arrays (8 bytes a document, where a dict takes about 100): at 30k
-    articles the terms of a few hundred queries then fit in a few tens of MB. ``scores``
-    makes the dict a query adds up, in one C-level call.
+    articles the terms of a few hundred queries then fit in a few tens of MB.
     """
 
     __slots__ = ("ids", "values", "idf", "titled")
 
-    def __init__(self, scores: dict[int, float], idf: float, titled: frozenset[int]) -> None:
-        self.ids = array("i", scores.keys())
-        self.values = array("f", scores.values())
+    def __init__(self, ids: Ids, values: NDArray[np.float32], idf: float, titled: Ids) -> None:
+        self.ids, self.values = ids, values
         self.idf, self.titled = idf, titled
 
     def __len__(self) -> int:
@@ -113,7 +124,8 @@ class _Term:
 
     @property
     def scores(self) -> dict[int, float]:
-        return dict(zip(self.ids, self.values))
+        """Document → score, as a dict."""
+        return dict(zip(self.ids.tolist(), self.values.tolist()))
 
 
 class Ranker:
@@ -122,16 +134,17 @@ class Ranker:
     def __init__(self, doc_count: int, weights: Weights | None = None) -> None:
         self.n = max(doc_count, 1)
         self.weights = weights or Weights()
-        self._norms: dict[str, list[float]] = {}
+        self._norms: dict[str, NDArray[np.float64]] = {}
         self._reads = Postings()
         self._filters: dict[tuple[tuple[str, str], ...], frozenset[int]] = {}
+        self._masks: dict[frozenset[int], Mask] = {}
         self._terms: OrderedDict[str, _Term] = OrderedDict()
         self._groups: list[int] | None = None
         self._cached = 0
         self._lock = threading.Lock()
 
     # -- per-generation data ------------------------------------------------------------------
-    def norms(self, reader: IndexReader, name: str) -> list[float]:
+    def norms(self, reader: IndexReader, name: str) -> NDArray[np.float64]:
         """Per document: 1 − b + b · length / average length, for one field."""
         norms = self._norms.get(name)
         if norms is None:
@@ -139,8 +152,8 @@ class Ranker:
             total = reader.doc_count_all()
             avg = (reader.field_length(name) / total) if total else 1.0
             avg = avg or 1.0
-            table = [1.0 - b + b * byte_to_length(i) / avg for i in range(256)]  # lengths are stored as a byte
-            norms = [table[i] for i in length_bytes(reader, name)]
+            table = np.array([1.0 - b + b * byte_to_length(i) / avg for i in range(256)])  # lengths are stored as a byte
+            norms = table[np.frombuffer(length_bytes(reader, name), dtype=np.uint8)]
             self._norms[name] = norms
         return norms
 
@@ -163,7 +176,7 @@ class Ranker:
         """Scores, idf and title documents of ``term``, computed once per generation.
 
         Past ``deadline`` (checked after each block of postings) it raises :class:`OutOfTime`
-        and keeps nothing: at 30k articles one common word takes tens of milliseconds.
+        and keeps nothing: at 30k articles one common word takes milliseconds.
         """
         with self._lock:
             cached = self._terms.get(term)
@@ -173,44 +186,51 @@ class Ranker:
         w = self.weights
         k1 = w.k1
         mix = w.field_saturation
-        titled: set[int] = set()
-        per_field: list[tuple[float, dict[int, float]]] = []  # (boost, document → length-normalised tf)
+        titled: list[Ids] = []  # documents with the term in a title field
+        per_field: list[tuple[float, Ids, NDArray[np.float64]]] = []  # (boost, documents, normalised tf)
         df = 0
+        live = self._reads.live(reader)
         for name in SEARCH_FIELDS:  # (a term missing from a field costs one failed lookup)
-            norms = self.norms(reader, name)
-            found: dict[int, float] = {}
-            for ids, weights in self._reads(reader, name, term):
-                found.update(zip(ids, [x / norms[d] for d, x in zip(ids, weights)]))
+            parts: list[tuple[Sequence[int], Sequence[float], int]] = []
+            for part in self._reads.blocks(reader, name, term):
+                parts.append(part)
                 if time.perf_counter() > deadline:
                     raise OutOfTime(term)
-            if found:
-                per_field.append((w.boosts[name], found))
-                df = max(df, len(found))
-                if name in TITLE_FIELDS:
-                    titled.update(found)
+            if not parts:
+                continue
+            docs, tf = _arrays(parts)
+            if live is not None:
+                keep = live[docs]
+                docs, tf = docs[keep], tf[keep]
+                if not len(docs):
+                    continue
+            per_field.append((w.boosts[name], docs, tf / self.norms(reader, name)[docs]))
+            df = max(df, len(docs))
+            if name in TITLE_FIELDS:
+                titled.append(docs)
         idf = math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
-        scale = idf * (k1 + 1.0)
-        scores: dict[int, float] = {}
-        if per_field:
-            # Documents that have the term in the biggest field only (most of them: the body)
-            # are scored in one comprehension; the few in other fields are then redone whole.
-            per_field.sort(key=lambda bf: len(bf[1]), reverse=True)
-            boost, found = per_field[0]
-            c1, c2 = scale * (1.0 - mix) * boost, scale * mix * boost
-            scores = {d: c1 * v / (boost * v + k1) + c2 * v / (v + k1) for d, v in found.items()}
-            if len(per_field) > 1:
-                redo: set[int] = set()
-                for _, other in per_field[1:]:
-                    redo.update(other)
-                for d in redo:
-                    x = sat = 0.0
-                    for boost, values in per_field:
-                        v = values.get(d)
-                        if v is not None:
-                            x += boost * v
-                            sat += boost * v / (v + k1)
-                    scores[d] = scale * ((1.0 - mix) * x / (x + k1) + mix * sat)
-        entry = _Term(scores, idf, frozenset(titled))
+        if not per_field:
+            entry = _Term(_NO_IDS, _NO_SCORES, idf, _NO_IDS)
+        else:
+            # BM25F: x = Σ boost · tf (per field, length-normalised), saturated once; blended
+            # with Σ boost · saturated tf. Most terms are in one field only (the body).
+            if len(per_field) == 1:
+                boost, docs, v = per_field[0]
+                x = boost * v
+                sat = x / (v + k1)
+            else:
+                size = reader.doc_count_all()
+                x_all, sat_all = np.zeros(size), np.zeros(size)
+                present = np.zeros(size, dtype=np.bool_)
+                for boost, field_docs, v in per_field:  # a field holds a document once: no repeated ids
+                    x_all[field_docs] += boost * v
+                    sat_all[field_docs] += boost * v / (v + k1)
+                    present[field_docs] = True
+                docs = np.flatnonzero(present).astype(np.int32)
+                x, sat = x_all[docs], sat_all[docs]
+            scores = idf * (k1 + 1.0) * ((1.0 - mix) * x / (x + k1) + mix * sat)
+            named = np.unique(np.concatenate(titled)) if len(titled) > 1 else titled[0] if titled else _NO_IDS
+            entry = _Term(docs, scores.astype(np.float32), idf, named)
         with self._lock:
             if term not in self._terms:
                 self._terms[term] = entry
@@ -221,61 +241,74 @@ class Ranker:
         return entry
 
     # -- scoring ------------------------------------------------------------------------------
-    def option_scores(self, searcher: Searcher, option: Option, deadline: float = math.inf) -> dict[int, float]:
+    def option_scores(
+        self, searcher: Searcher, option: Option, deadline: float = math.inf
+    ) -> tuple[Ids, NDArray[np.floating[Any]]]:
+        """(documents, scores) of one option: a term's scores, or a phrase's where it is one."""
         reader = searcher.reader()
         if len(option.terms) == 1:
-            scores = self.impacts(reader, option.terms[0], deadline)
-            return scores if option.weight == 1.0 else {d: s * option.weight for d, s in scores.items()}
-        impacts = [self.impacts(reader, t, deadline) for t in option.terms]
-        if any(not i for i in impacts):
-            return {}
-        weight = option.weight * self.weights.phrase
-        return {d: weight * sum(i.get(d, 0.0) for i in impacts) for d in phrase_docs(searcher, option.terms)}
+            t = self.term(reader, option.terms[0], deadline)
+            return t.ids, t.values if option.weight == 1.0 else t.values * option.weight
+        terms = [self.term(reader, t, deadline) for t in option.terms]
+        if any(not t for t in terms):
+            return _NO_IDS, _NO_SCORES
+        docs = phrase_docs(searcher, option.terms)
+        if not docs:
+            return _NO_IDS, _NO_SCORES
+        total = np.zeros(reader.doc_count_all())
+        for t in terms:
+            total[t.ids] += t.values
+        ids = np.fromiter(sorted(docs), dtype=np.int32, count=len(docs))
+        scores = total[ids]
+        live = scores > 0  # (a deleted document's positions may still be read)
+        return ids[live], scores[live] * (option.weight * self.weights.phrase)
 
     def clause_scores(self, searcher: Searcher, clause: ClausePlan) -> dict[int, float]:
         """A document's best option for this clause."""
-        return self._clause(searcher, clause, math.inf, first=True)[0]
+        best, hit, _ = self._clause(searcher, clause, math.inf, first=True)
+        ids = np.flatnonzero(hit)
+        return dict(zip(ids.tolist(), best[ids].tolist()))
 
     def _clause(
         self, searcher: Searcher, clause: ClausePlan, deadline: float, *, first: bool
-    ) -> tuple[dict[int, float], int]:
-        """:meth:`clause_scores` of the options scored before ``deadline``, and how many those were.
+    ) -> tuple[Scores, Mask, int]:
+        """The best score of each document over the options scored before ``deadline``, which
+        documents matched one, and how many options those were (dense arrays, one entry a
+        document).
 
         ``first``: the clause's first option is scored whatever the time (the search's first
         clause, so that a search always finds something)."""
-        best: dict[int, float] | None = None
+        size = searcher.reader().doc_count_all()
+        best = np.zeros(size)
+        hit = np.zeros(size, dtype=np.bool_)
         for i, option in enumerate(clause.options):
             if (i or not first) and time.perf_counter() > deadline:
-                return best or {}, i
+                return best, hit, i
             try:
-                scores = self.option_scores(searcher, option, math.inf if first and not i else deadline)
+                ids, scores = self.option_scores(searcher, option, math.inf if first and not i else deadline)
             except OutOfTime:
-                return best or {}, i
-            if best is None:
-                best = scores
-                continue
-            if best is scores or not scores:
-                continue
-            if len(best) < len(scores):
-                best, scores = dict(scores), best
+                return best, hit, i
+            if i:
+                best[ids] = np.maximum(best[ids], scores)  # an option holds a document once
             else:
-                best = dict(best)
-            for d, s in scores.items():
-                if s > best.get(d, 0.0):
-                    best[d] = s
-        return best or {}, len(clause.options)
+                best[ids] = scores
+            hit[ids] = True
+        return best, hit, len(clause.options)
 
-    def clause_titles(self, reader: IndexReader, clause: ClausePlan) -> tuple[float, list[tuple[frozenset[int], float]]]:
-        """The clause's idf (its first option's) and, per option, the documents naming it in a title."""
+    def clause_titles(self, reader: IndexReader, clause: ClausePlan) -> tuple[float, list[tuple[Ids, float]]]:
+        """The clause's idf (its first option's) and, per option, the documents naming it in a
+        title (ascending)."""
         idf = 0.0
-        options: list[tuple[frozenset[int], float]] = []
+        options: list[tuple[Ids, float]] = []
         for i, option in enumerate(clause.options):
             terms = [self.term(reader, t) for t in option.terms]
             if i == 0:
                 idf = sum(t.idf for t in terms)
-            titled = terms[0].titled.intersection(*(t.titled for t in terms[1:])) if terms else frozenset()
-            if titled:
-                options.append((titled, option.weight))
+            named = terms[0].titled if terms else _NO_IDS
+            for other in terms[1:]:
+                named = np.intersect1d(named, other.titled, assume_unique=True)
+            if len(named):
+                options.append((named, option.weight))
         return idf, options
 
     def allowed(self, reader: IndexReader, filters: Sequence[tuple[str, str]]) -> frozenset[int] | None:
@@ -300,6 +333,19 @@ class Ranker:
             self._filters[key] = result
         return result
 
+    def _mask(self, size: int, docs: frozenset[int]) -> Mask:
+        """``docs`` as one flag per document, cached (filters and languages repeat)."""
+        with self._lock:
+            mask = self._masks.get(docs)
+        if mask is None:
+            mask = np.zeros(size, dtype=np.bool_)
+            mask[np.fromiter(docs, dtype=np.int64, count=len(docs))] = True
+            with self._lock:
+                if len(self._masks) >= _CACHE_FILTERS:
+                    self._masks.clear()
+                self._masks[docs] = mask
+        return mask
+
     def rank(
         self, searcher: Searcher, plan: Plan, allowed: frozenset[int] | None, deadline: float, k: int
     ) -> Ranked:
@@ -309,68 +355,80 @@ class Ranker:
         postings), what was scored so far decides (partial results); the first option of the
         first clause is always scored whole.
         """
-        per_clause: list[dict[int, float]] = []
+        size = searcher.reader().doc_count_all()
+        total = np.zeros(size)
+        hit = np.zeros(size, dtype=np.bool_)
+        matched = np.zeros(size, dtype=np.int32)  # clauses each document matched
         scored: list[ClausePlan] = []  # what was scored: the second pass looks at nothing else
         complete = True
         for i, clause in enumerate(plan.clauses):
-            scores, done = self._clause(searcher, clause, deadline, first=not i)  # checks the time
+            best, found, done = self._clause(searcher, clause, deadline, first=not i)  # checks the time
             if done < len(clause.options):
                 complete = False
-                if done:
-                    per_clause.append(scores)
-                    scored.append(ClausePlan(clause.options[:done]))
-                break
-            per_clause.append(scores)
+                if not done:
+                    break
+                clause = ClausePlan(clause.options[:done])
+            total += best
+            hit |= found
+            matched += found
             scored.append(clause)
-        raw = _sum(per_clause)
-        excluded: set[int] = set()
+            if not complete:
+                break
         for clause in plan.exclude:
-            excluded.update(self.clause_scores(searcher, clause))
-        if excluded or allowed is not None:
-            raw = {d: s for d, s in raw.items() if d not in excluded and (allowed is None or d in allowed)}
-        if k <= 0 or not raw:
-            return Ranked(raw, [], complete)
-        top = self._second_pass(searcher.reader(), scored, per_clause, raw, k)
-        return Ranked(raw, top, complete)
+            hit &= ~self._clause(searcher, clause, math.inf, first=True)[1]
+        if allowed is not None:
+            hit &= self._mask(size, allowed)
+        docs = np.flatnonzero(hit)
+        if k <= 0 or not len(docs):
+            return Ranked(docs, [], complete)
+        top = self._second_pass(searcher.reader(), scored, matched, hit, docs, total, k)
+        return Ranked(docs, top, complete)
 
     def _second_pass(
-        self, reader: IndexReader, clauses: list[ClausePlan], per_clause: list[dict[int, float]],
-        raw: dict[int, float], k: int,
+        self, reader: IndexReader, clauses: list[ClausePlan], matched: NDArray[np.int32], hit: Mask,
+        docs: NDArray[np.intp], total: Scores, k: int,
     ) -> list[tuple[int, float]]:
         """Rescore the documents that can still reach the top ``k``: coordination and title coverage.
 
-        The final score is raw × (1 − c + c · matched clauses / clauses) × (1 + t · coverage).
+        ``docs`` are the matches (``hit``: the same, one flag a document), ``total`` holds the
+        first-pass (raw) scores and ``matched`` how many clauses each document matched. The final score is
+        raw × (1 − c + c · matched clauses / clauses) × (1 + t · coverage).
         Coverage only raises the few documents naming query words in a title; everyone else
         keeps their raw score, so the top ``k`` is among the best raw scores plus those few.
         Coordination can only lower a score (by at most ``low``): documents whose raw score
         is below the k-th best × ``low`` cannot make the top ``k`` and are not rescored.
         """
         w = self.weights
-        n = len(per_clause)
+        n = len(clauses)
         c = w.coordination if n > 1 else 0.0
         t = w.title_coverage
-        extra = k + _SPREAD_EXTRA
-        scores: dict[int, float] = dict(heapq.nlargest(extra, raw.items(), key=itemgetter(1)))
+        raw = total[docs]
         if c:
-            low = 1.0 - c + c / n
-            floor = heapq.nlargest(k, raw.values())[-1] * low / (1.0 + t)
-            scores = {d: s for d, s in raw.items() if s >= floor}
+            kth = np.partition(raw, len(raw) - k)[len(raw) - k] if len(raw) > k else raw.min()
+            keep = raw >= kth * (1.0 - c + c / n) / (1.0 + t)
+        else:
+            keep = _best_indexes(docs, raw, k + _SPREAD_EXTRA)
+        scores: dict[int, float] = dict(zip(docs[keep].tolist(), raw[keep].tolist()))
         if t:
             titles = [self.clause_titles(reader, clause) for clause in clauses]
             total_idf = sum(idf for idf, _ in titles) or 1.0
-            covered: dict[int, float] = {}
+            covered: Scores | None = None  # Σ over clauses: idf × its best option's weight
             for idf, options in titles:
-                best: dict[int, float] = {}
-                for docs, weight in options:
-                    for d in docs:
-                        if weight > best.get(d, 0.0):
-                            best[d] = weight
-                for d, weight in best.items():
-                    covered[d] = covered.get(d, 0.0) + idf * weight
-            scale = t / total_idf
-            scores.update((d, raw[d] * (1.0 + scale * x)) for d, x in covered.items() if d in raw)
+                if not options:
+                    continue
+                if covered is None:
+                    covered = np.zeros(len(total))
+                best = np.zeros(len(total))
+                for named, weight in options:
+                    best[named] = np.maximum(best[named], weight)
+                covered += idf * best
+            if covered is not None:
+                named_ids = np.flatnonzero((covered > 0) & hit)  # a title alone does not make a match
+                boosted = total[named_ids] * (1.0 + (t / total_idf) * covered[named_ids])
+                scores.update(zip(named_ids.tolist(), boosted.tolist()))
         if c:
-            scores = {d: s * (1.0 - c + c * sum(d in m for m in per_clause) / n) for d, s in scores.items()}
+            factor = 1.0 - c + c * matched / n
+            scores = {d: s * float(factor[d]) for d, s in scores.items()}
         return self._spread(reader, scores.items(), k)
 
     def _spread(self, reader: IndexReader, candidates: Iterable[tuple[int, float]], k: int) -> list[tuple[int, float]]:
@@ -397,18 +455,24 @@ def _best(item: tuple[int, float]) -> tuple[float, int]:
     return item[1], -item[0]  # ties: the older document first, so paging is stable
 
 
-def _sum(maps: list[dict[int, float]]) -> dict[int, float]:
-    """Per-document sums; never modifies the (possibly cached) inputs."""
-    if not maps:
-        return {}
-    if len(maps) == 1:
-        return maps[0]
-    maps = sorted(maps, key=len, reverse=True)
-    total = dict(maps[0])
-    for m in maps[1:]:
-        get = total.get
-        total.update({d: get(d, 0.0) + s for d, s in m.items()})
-    return total
+def _best_indexes(docs: NDArray[np.intp], raw: Scores, n: int) -> NDArray[np.intp]:
+    """Positions of the ``n`` best raw scores (ties: the older document), in no order."""
+    if len(raw) <= n:
+        return np.arange(len(raw))
+    cut = np.partition(raw, len(raw) - n)[len(raw) - n]  # the n-th best score
+    above = np.flatnonzero(raw > cut)
+    tied = np.flatnonzero(raw == cut)[: n - len(above)]  # docs ascend: the older ones first
+    return np.concatenate([above, tied])
+
+
+def _arrays(parts: list[tuple[Sequence[int], Sequence[float], int]]) -> tuple[Ids, NDArray[np.float64]]:
+    """Blocks of postings (segment's document numbers, weights, segment offset) as two arrays."""
+    if len(parts) == 1:
+        ids, weights, offset = parts[0]
+        docs = np.array(ids, dtype=np.int32)
+        return (docs + offset if offset else docs), np.array(weights, dtype=np.float64)
+    docs = np.concatenate([np.array(ids, dtype=np.int32) + offset for ids, _, offset in parts])
+    return docs, np.concatenate([np.array(weights, dtype=np.float64) for _, weights, _ in parts])
 
 
 def phrase_docs(searcher: Searcher, terms: Sequence[str]) -> set[int]:
