@@ -30,6 +30,7 @@ __all__ = ["Postings", "byte_values", "group_keys", "length_bytes", "open_files"
 #: (whoosh merges them only once there are several), and each lookup of a word in a segment,
 #: found or not, costs 15–50 µs: five fields × five small segments doubled a new word's cost.
 SMALL_SEGMENT = 256
+_UNSEEN = frozenset({("", b"")})  # (a segment not looked at yet)
 
 
 class Postings:
@@ -37,7 +38,7 @@ class Postings:
 
     def __init__(self) -> None:
         self._deleted: dict[int, frozenset[int]] = {}  # per segment (by its first document)
-        self._words: dict[int, frozenset[tuple[str, bytes]]] = {}  # small segments' (field, word)s
+        self._words: dict[int, frozenset[tuple[str, bytes]] | None] = {}  # small segments' (field, word)s
         self._live: NDArray[np.bool_] | None | bool = False  # False: not worked out yet
         self._lock = threading.Lock()
 
@@ -47,12 +48,13 @@ class Postings:
         (:meth:`live` says which are)."""
         key: tuple[str, bytes] | None = None
         for leaf, offset in reader.leaf_readers():
-            if leaf.doc_count_all() <= SMALL_SEGMENT:
-                words = self._words.get(offset)
-                if words is None:
-                    words = frozenset((f, w) for f, w in leaf.all_terms())  # a few hundred
-                    with self._lock:
-                        self._words[offset] = words
+            words = self._words.get(offset, _UNSEEN)
+            if words is _UNSEEN:
+                small = leaf.doc_count_all() <= SMALL_SEGMENT
+                words = frozenset((f, w) for f, w in leaf.all_terms()) if small else None  # a few hundred
+                with self._lock:
+                    self._words[offset] = words
+            if words is not None:
                 if key is None:
                     key = (field, leaf.schema[field].to_bytes(term))
                 if key not in words:
