@@ -405,10 +405,10 @@ class Ranker:
         raw = total[docs]
         if c:
             kth = np.partition(raw, len(raw) - k)[len(raw) - k] if len(raw) > k else raw.min()
-            keep = raw >= kth * (1.0 - c + c / n) / (1.0 + t)
+            candidates = docs[raw >= kth * (1.0 - c + c / n) / (1.0 + t)]
         else:
-            keep = _best_indexes(docs, raw, k + _SPREAD_EXTRA)
-        scores: dict[int, float] = dict(zip(docs[keep].tolist(), raw[keep].tolist()))
+            candidates = np.sort(docs[_best_indexes(raw, k + _SPREAD_EXTRA)])  # ascending, as docs
+        final = total[candidates]
         if t:
             titles = [self.clause_titles(reader, clause) for clause in clauses]
             total_idf = sum(idf for idf, _ in titles) or 1.0
@@ -424,20 +424,21 @@ class Ranker:
                 covered += idf * best
             if covered is not None:
                 named_ids = np.flatnonzero((covered > 0) & hit)  # a title alone does not make a match
-                boosted = total[named_ids] * (1.0 + (t / total_idf) * covered[named_ids])
-                scores.update(zip(named_ids.tolist(), boosted.tolist()))
+                candidates = np.union1d(candidates, named_ids)
+                final = total[candidates] * (1.0 + (t / total_idf) * covered[candidates])
         if c:
-            factor = 1.0 - c + c * matched / n
-            scores = {d: s * float(factor[d]) for d, s in scores.items()}
-        return self._spread(reader, scores.items(), k)
+            final = final * (1.0 - c + c * matched[candidates] / n)
+        return self._spread(reader, candidates, final, k)
 
-    def _spread(self, reader: IndexReader, candidates: Iterable[tuple[int, float]], k: int) -> list[tuple[int, float]]:
-        """The best ``k``, with articles sharing a title lowered (``Weights.same_title``).
+    def _spread(self, reader: IndexReader, docs: NDArray[np.intp], scores: Scores, k: int) -> list[tuple[int, float]]:
+        """The best ``k`` of ``docs`` by ``scores``, with articles sharing a title lowered
+        (``Weights.same_title``).
 
         Only the best k + :data:`_SPREAD_EXTRA` are looked at: a document further down would
         need several lowered ones above it to get in.
         """
-        order = heapq.nlargest(k + (_SPREAD_EXTRA if self.weights.same_title < 1.0 else 0), candidates, key=_best)
+        best = _best_indexes(scores, k + (_SPREAD_EXTRA if self.weights.same_title < 1.0 else 0))
+        order = sorted(zip(docs[best].tolist(), scores[best].tolist()), key=_best, reverse=True)
         if self.weights.same_title >= 1.0 or len(order) < 2:
             return order
         groups = self.groups(reader)
@@ -455,8 +456,9 @@ def _best(item: tuple[int, float]) -> tuple[float, int]:
     return item[1], -item[0]  # ties: the older document first, so paging is stable
 
 
-def _best_indexes(docs: NDArray[np.intp], raw: Scores, n: int) -> NDArray[np.intp]:
-    """Positions of the ``n`` best raw scores (ties: the older document), in no order."""
+def _best_indexes(raw: Scores, n: int) -> NDArray[np.intp]:
+    """Positions of the ``n`` best scores (ties: the earlier position, which is the older
+    document: documents ascend), in no order."""
     if len(raw) <= n:
         return np.arange(len(raw))
     cut = np.partition(raw, len(raw) - n)[len(raw) - n]  # the n-th best score
