@@ -83,6 +83,28 @@ def test_embeds_as_wordllama_does(reranker: SemanticReranker) -> None:
     assert not mixed[[0, 2, 4]].any()
 
 
+def test_table_is_mapped_from_the_wheel_and_reads_as_loaded(reranker: SemanticReranker, tmp_path: Path) -> None:
+    """Mapped, the table's pages are shared by every worker process (16 MB each when loaded);
+    its values are the ones safetensors reads. A file of another layout is loaded instead."""
+    import numpy as np
+    from safetensors import safe_open
+
+    from selfservice.search.semantic import _mapped_table
+
+    weights, _ = model_files()
+    assert isinstance(reranker._table, np.memmap)
+    with safe_open(str(weights), framework="np") as f:
+        loaded = f.get_tensor("embedding.weight")
+    assert reranker._table.shape == loaded.shape and reranker._table.dtype == loaded.dtype
+    rows = [0, 1, 4242, loaded.shape[0] - 1]
+    assert np.array_equal(reranker._table[rows], loaded[rows])
+    other = tmp_path / "other.safetensors"
+    other.write_bytes((2).to_bytes(8, "little") + b"{}")
+    assert _mapped_table(np, other) is None
+    other.write_bytes(b"\x01")
+    assert _mapped_table(np, other) is None
+
+
 def test_similar_meaning_scores_higher(reranker: SemanticReranker) -> None:
     titles = ["How do I strikethrough text in Gmail?", "How do I delete my Facebook account?",
               "Multiple Dropbox accounts on one PC"]  # fmt: skip

@@ -11,8 +11,9 @@ Nothing is downloaded, ever: the weights (16 MB) and the tokenizer file ship ins
 ``wordllama`` wheel and are opened here by path, with ``safetensors`` and ``tokenizers`` (its
 own dependencies). The ``wordllama`` package itself is not imported: its import configures the
 root logger and pulls in pydantic and requests, and its ``WordLlama.load`` fetches the
-tokenizer from the network when it misses its own file. Memory: the 32k × 256 table kept as
-float16 (16 MB), the tokenizer, and 1 KB per cached title.
+tokenizer from the network when it misses its own file. Memory: the 32k × 256 float16 table
+is mapped from the wheel's file (16 MB, read as needed and shared by every process), the
+tokenizer (about 14 MB), and 0.5 KB per title kept.
 
 The defaults (``depth`` 30, ``weight`` 4.0) sit on the flat best region of a 2-fold
 cross-validation on the StackFAQ dev queries (``benchmarks/search_quality.py --semantic
@@ -22,6 +23,7 @@ cross-validation on the StackFAQ dev queries (``benchmarks/search_quality.py --s
 from __future__ import annotations
 
 import importlib.util
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -34,9 +36,28 @@ __all__ = ["SemanticReranker", "model_files"]
 
 _MODEL = "l2_supercat"
 _DIM = 256
-_TITLES = 50_000  # title vectors kept (1 KB each)
+_TITLES = 50_000  # title vectors kept (0.5 KB each)
 _BATCH = 1_000  # titles embedded together by prepare (their token rows: a few MB)
 INSTALL = "install the extra: pip install 'selfservice[semantic]'"
+
+
+def _mapped_table(np: Any, path: Path) -> Any:
+    """The embedding table mapped from the weights file (None if its layout is not the one
+    expected): pages are read as tokens need them and shared by every process on the machine,
+    where loading it took 16 MB in each. The file is a safetensors file: an 8-byte header
+    length, a JSON header naming each tensor's dtype, shape and byte range, then the data."""
+    try:
+        with path.open("rb") as f:
+            size = int.from_bytes(f.read(8), "little")
+            header = json.loads(f.read(size))
+        info = header["embedding.weight"]
+        rows, dim = info["shape"]
+        start, end = info["data_offsets"]
+        if info["dtype"] != "F16" or end - start != rows * dim * 2:
+            return None
+        return np.memmap(path, dtype=np.float16, mode="r", offset=8 + size + start, shape=(rows, dim))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def model_files() -> tuple[Path, Path]:
@@ -73,8 +94,10 @@ class SemanticReranker:
         except ImportError as e:
             raise SearchError(f"the semantic re-ranker is missing a dependency ({e}); {INSTALL}") from None
         self._np = np
-        with safe_open(str(weights), framework="np") as f:
-            self._table = f.get_tensor("embedding.weight")
+        self._table = _mapped_table(np, weights)
+        if self._table is None:  # not the layout expected: read it whole instead
+            with safe_open(str(weights), framework="np") as f:
+                self._table = f.get_tensor("embedding.weight")
         self._tokenizer = Tokenizer.from_file(str(tokenizer))
         self._tokenizer.no_padding()
         self._tokenizer.no_truncation()
@@ -123,11 +146,12 @@ class SemanticReranker:
             missing = list(dict.fromkeys(t for t in titles if t not in self._titles))
         for start in range(0, len(missing), _BATCH):
             chunk = missing[start : start + _BATCH]
-            self._remember(dict(zip(chunk, self.embed(chunk))))
+            self._remember(dict(zip(chunk, self.embed(chunk).astype(self._np.float16))))
         return len(missing)
 
     def _remember(self, fresh: dict[str, Any]) -> None:
-        """Keep these title vectors, dropping the oldest beyond the bound."""
+        """Keep these title vectors, dropping the oldest beyond the bound. They are kept as
+        float16 (the table's own precision; half the memory of float32, the same rankings)."""
         with self._lock:
             self._titles.update(fresh)
             while len(self._titles) > _TITLES:
@@ -142,8 +166,8 @@ class SemanticReranker:
         missing = list(dict.fromkeys(t for t in titles if t not in known))
         vectors = self.embed([query, *missing])
         if missing:
-            fresh = dict(zip(missing, vectors[1:]))
+            fresh = dict(zip(missing, vectors[1:].astype(self._np.float16)))  # as they are kept
             known.update(fresh)
             self._remember(fresh)
-        matrix = self._np.stack([known[t] for t in titles])
+        matrix = self._np.stack([known[t] for t in titles]).astype(self._np.float32)
         return [float(s) for s in matrix @ vectors[0]]
