@@ -3,8 +3,11 @@
 Why not whoosh's matchers: they score one posting at a time through a tree of Python objects
 (about 7 µs a posting, 20 ms for a three-word query over 3.6k articles). Here each term's
 postings are read a block at a time, combined across fields and turned into one score per
-document (an *impact*) in a tight loop, then cached for the generation: the words customers
-use repeat, so most queries only add up cached impacts.
+document (an *impact*) with numpy, then cached for the generation: the words customers use
+repeat, so most queries only add up cached impacts. A query adds them up in arrays of one
+entry per document (240 KB at 30k articles), so its cost hardly depends on how many
+documents match: no Python step runs once per matching document. (In dicts, the sums and
+the choice of the page took half of a typical query's time.)
 
 Scoring is BM25F: a term's frequency in each field is weighted by that field's boost and
 normalised by the field's length (``b`` per field), summed, then saturated once (``k1``) and
@@ -16,7 +19,7 @@ make the page rewards titles that hold the query's words (idf-weighted coverage)
 matched-clause coordination, and spreads out articles sharing one title.
 
 Everything here reads through the caller's reader: whoosh readers seek in their files and are
-not shared between threads; the caches hold plain numbers and are.
+not shared between threads; the caches hold arrays nobody modifies, and are.
 """
 
 from __future__ import annotations
