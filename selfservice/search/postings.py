@@ -77,6 +77,8 @@ class Postings:
                         mask = np.ones(reader.doc_count_all(), dtype=np.bool_)
                     gone = self._segment_deleted(leaf, offset)
                     mask[np.fromiter(gone, dtype=np.int64, count=len(gone)) + offset] = False
+            if mask is not None:
+                mask.flags.writeable = False  # shared by every thread
             self._live = live = mask
         assert live is not True
         return live

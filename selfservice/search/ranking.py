@@ -119,6 +119,8 @@ class _Term:
     __slots__ = ("ids", "values", "idf", "titled")
 
     def __init__(self, ids: Ids, values: NDArray[np.float32], idf: float, titled: Ids) -> None:
+        for shared in (ids, values, titled):  # cached for every thread: nobody may change them
+            shared.flags.writeable = False
         self.ids, self.values = ids, values
         self.idf, self.titled = idf, titled
 
@@ -343,6 +345,7 @@ class Ranker:
         if mask is None:
             mask = np.zeros(size, dtype=np.bool_)
             mask[np.fromiter(docs, dtype=np.int64, count=len(docs))] = True
+            mask.flags.writeable = False
             with self._lock:
                 if len(self._masks) >= _CACHE_FILTERS:
                     self._masks.clear()
