@@ -481,6 +481,26 @@ def test_saved_articles_and_deleted_copies_across_segments(
     assert sorted(slugs(ix.search("password"))) == ["billing", "sign-in"]  # the saved one no longer says it
 
 
+def test_a_replaced_generation_is_freed_at_once(tmp_path: Path) -> None:
+    """A generation holds its cached word scores (up to 24 MB at 30k articles): once a save
+    replaced it and its searches ended, it must go at once, not when Python's cycle collector
+    next runs (a reference cycle kept two or three alive through a run of saves)."""
+    import gc
+    import weakref
+
+    ix = SearchIndex(tmp_path / "ix")
+    ix.sync(BASICS)
+    assert slugs(ix.search("printer")) == ["printer"] and ix.suggest("prin")
+    first = weakref.ref(ix._generations.current())  # type: ignore[arg-type]
+    gc.disable()
+    try:
+        ix.update(art("gift", "Gift cards", "Redeem a gift card."))
+        assert slugs(ix.search("gift")) == ["gift"]  # opens the new generation, retires the old
+        assert first() is None
+    finally:
+        gc.enable()
+
+
 def test_small_segments_are_not_asked_for_words_they_lack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A lookup of a word in a segment costs 15-50 µs found or not; five fields × every small
     segment a save left behind doubled a new word's cost. Small segments' words are listed."""

@@ -64,7 +64,8 @@ class Generation:
         self.retired = False
         self.ranker = Ranker(ix.doc_count_all(), weights)
         self.vocabulary = VocabularyCache()
-        self.titles = TitleIndexCache(self.labels)
+        self.labels = _Labels()
+        self.titles = TitleIndexCache(self.labels)  # (not a method of self: see _Labels)
         self.facets = FacetIndex(self.ranker.postings)
         self.languages = LanguageViews(self.ranker.postings)
         self._idle: list[Searcher] = []
@@ -73,7 +74,6 @@ class Generation:
         self._answers: OrderedDict[Hashable, Any] = OrderedDict()  # key → Answer or None
         self._cache_size = cache_size
         self._lock = threading.Lock()
-        self._labels: list[str] | None = None
         self._stored: OrderedDict[int, dict[str, Any]] = OrderedDict()
         self.reranker_ready: object | None = None  # the re-ranker given this version's titles (SearchIndex)
 
@@ -119,19 +119,6 @@ class Generation:
             if len(self._stored) > _STORED:
                 self._stored.popitem(last=False)
         return found
-
-    def labels(self, reader: IndexReader) -> list[str]:
-        """Every document's title (its ``label``), read at once and kept for this version.
-
-        The re-ranker reads the titles of the best 30 results of every search (one column read
-        per document cost more than the re-ranking itself) and autocomplete builds its title
-        index from them. Two threads arriving together may both read them; either result is
-        the same.
-        """
-        labels = self._labels
-        if labels is None:
-            labels = self._labels = [b.decode("utf-8", "surrogatepass") for b in byte_values(reader, "label")]
-        return labels
 
     def checkin(self, searcher: Searcher) -> None:
         with self._lock:
@@ -184,6 +171,29 @@ class Generation:
             self._cache[key] = replace(results, hits=list(results.hits))
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
+
+
+class _Labels:
+    """Every document's title (its ``label``), read at once and kept for one generation.
+
+    The re-ranker reads the titles of the best 30 results of every search (one column read per
+    document cost more than the re-ranking itself) and autocomplete builds its title index from
+    them. Two threads arriving together may both read them; either result is the same. An
+    object of its own, not a method of :class:`Generation`: handed to the title index, a bound
+    method made a reference cycle, and a replaced generation (its cached word scores: up to
+    24 MB at 30k articles) then lived on until Python's cycle collector ran.
+    """
+
+    __slots__ = ("_labels",)
+
+    def __init__(self) -> None:
+        self._labels: list[str] | None = None
+
+    def __call__(self, reader: IndexReader) -> list[str]:
+        labels = self._labels
+        if labels is None:
+            labels = self._labels = [b.decode("utf-8", "surrogatepass") for b in byte_values(reader, "label")]
+        return labels
 
 
 class Generations:
