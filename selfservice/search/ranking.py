@@ -429,8 +429,9 @@ class Ranker:
                     best[named] = np.maximum(best[named], weight)
                 covered += idf * best
             if covered is not None:
-                named_ids = np.flatnonzero((covered > 0) & hit)  # a title alone does not make a match
-                candidates = np.union1d(candidates, named_ids)
+                keep = (covered > 0) & hit  # a title alone does not make a match
+                keep[candidates] = True
+                candidates = np.flatnonzero(keep)  # (a sorted union without sorting thousands)
                 final = total[candidates] * (1.0 + (t / total_idf) * covered[candidates])
         if c:
             final = final * (1.0 - c + c * matched[candidates] / n)
