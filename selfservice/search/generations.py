@@ -75,7 +75,6 @@ class Generation:
         self._cache_size = cache_size
         self._lock = threading.Lock()
         self._stored: OrderedDict[int, dict[str, Any]] = OrderedDict()
-        self.reranker_ready: object | None = None  # the re-ranker given this version's titles (SearchIndex)
 
     def checkout(self) -> Searcher:
         """A searcher for this thread alone; :class:`Stale` if the generation's folder is gone."""

@@ -15,18 +15,16 @@ them out again (``Weights.same_title``: the second of a title × 0.5, the third 
 the first five results then hold more different answers.
 
 The portal ships one re-ranker, :class:`~.semantic.SemanticReranker` (the ``semantic``
-extra); any object with ``depth``, ``weight`` and ``similarities`` will do, and one with a
-``prepare(titles)`` method is handed every title of the index once per version of it, on a
-thread of the index's own (searches do not wait for it; until it is done, ``similarities``
-gets titles it has not seen and must handle them, as the semantic one does).
+extra); any object with ``depth``, ``weight`` and ``similarities`` will do. It only ever sees
+the titles of a search's candidates, and may keep what it works out about them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Sequence
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Reranker", "blend", "prepare"]
+__all__ = ["Reranker", "blend"]
 
 
 @runtime_checkable
@@ -41,15 +39,6 @@ class Reranker(Protocol):
     def similarities(self, query: str, titles: Sequence[str]) -> Sequence[float]:
         """One similarity per title, about −1 to 1 (cosine); called from several threads."""
         ...
-
-
-def prepare(reranker: Reranker, titles: Iterable[str]) -> None:
-    """Let ``reranker`` get ready for these titles (all of an index's), if it has a
-    ``prepare(titles)`` method (optional: :class:`~.semantic.SemanticReranker` embeds them
-    there, so searches do not)."""
-    ready = getattr(reranker, "prepare", None)
-    if callable(ready):
-        ready(titles)
 
 
 def blend(

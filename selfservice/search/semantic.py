@@ -4,8 +4,8 @@
 ``l2_supercat_256`` model (a token-embedding table distilled from a large language model: one
 vector per token, averaged, then scaled to unit length, as ``WordLlamaInference.embed`` does)
 and scores them by cosine similarity, for :func:`.rerank.blend`. No neural network runs: a
-query costs a tokenisation and a few hundred additions (about 0.1 ms); titles are embedded
-once, ahead of the searches (:meth:`SemanticReranker.prepare`), and kept.
+query costs a tokenisation and a few hundred additions (about 0.1 ms); a title is embedded
+the first time it is a candidate (about 25 µs) and kept.
 
 Nothing is downloaded, ever: the weights (16 MB) and the tokenizer file ship inside the
 ``wordllama`` wheel and are opened here by path, with ``safetensors`` and ``tokenizers`` (its
@@ -37,6 +37,7 @@ __all__ = ["SemanticReranker", "model_files"]
 _MODEL = "l2_supercat"
 _DIM = 256
 _TITLES = 50_000  # title vectors kept (0.5 KB each)
+_ONE_BY_ONE = 64  # texts tokenised one by one; more go to the tokenizer's own threads at once
 _BATCH = 1_000  # titles embedded together by prepare (their token rows: a few MB)
 INSTALL = "install the extra: pip install 'selfservice[semantic]'"
 
@@ -120,7 +121,10 @@ class SemanticReranker:
         """
         np = self._np
         encode = self._tokenizer.encode
-        ids = [encode(text, add_special_tokens=False).ids for text in texts]
+        if len(texts) > _ONE_BY_ONE:  # prepare's batches: on the tokenizer's threads, without the GIL
+            ids = [e.ids for e in self._tokenizer.encode_batch(list(texts), add_special_tokens=False)]
+        else:
+            ids = [encode(text, add_special_tokens=False).ids for text in texts]
         counts = [len(x) for x in ids]
         flat = np.array([t for x in ids for t in x], dtype=np.int64)
         if flat.size == 0:
@@ -142,11 +146,10 @@ class SemanticReranker:
     def prepare(self, titles: Iterable[str]) -> int:
         """Embed every title not embedded yet, in batches; how many were new.
 
-        The index calls this once per opened version of itself with all its titles, on a
-        thread of its own, so a search only embeds its query: embedding a candidate title
-        inside a search cost up to 30 tokenisations, which tripled the slowest searches. At
-        3,671 titles this takes about 0.1 s, at 30,000 about 1 s, once; later versions add
-        only changed titles. Searches meanwhile embed the titles they re-rank themselves.
+        Optional: searches embed the titles they re-rank themselves. A host that wants its
+        first searches after start-up to skip that (≤ 30 titles, under a millisecond) may
+        call this with its titles before serving; the index never does (on a thread next to
+        the searches, two seconds of it at 30k titles slowed them more than it saved).
         """
         with self._lock:
             missing = list(dict.fromkeys(t for t in titles if t not in self._titles))
