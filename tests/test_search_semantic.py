@@ -83,6 +83,27 @@ def test_embeds_as_wordllama_does(reranker: SemanticReranker) -> None:
     assert not mixed[[0, 2, 4]].any()
 
 
+def test_words_tokenise_as_the_whole(reranker: SemanticReranker) -> None:
+    """Titles are tokenised word by word, each word's ids kept: that must give exactly the
+    ids of tokenising the title whole, for every bundled title, the GNOME Help sample in four
+    languages, and awkward ones."""
+    from selfservice.content import load_library
+
+    root = Path(__file__).resolve().parent.parent
+    titles = [a.title for a in load_library([root / "kb_articles"]).searchable()]
+    titles += [a.title for a in load_library([root / "tests" / "corpora" / "gnome-help"]).indexable()]  # en/de/es/fr
+    titles += ["Use Ctrl+Shift+Esc (Windows) / ⌘-Option-Esc", "e-mail, E-Mail & “quotes”: ok?", "naïve café Œuvre",
+               "tab\there", "new\nline", "MS16-004 KB3114379 v2.0.1", "日本語のタイトル", "a", "", " lead", "trail ",
+               "two  spaces", "🙂 emoji 👍🏽 mixed"]  # fmt: skip
+    assert len(titles) > 40
+    encode = reranker._tokenizer.encode
+    for title in titles:
+        whole = encode(title, add_special_tokens=False).ids
+        assert [i for ids in reranker._tokens(title) for i in ids] == whole, title
+    assert reranker._tokens("Reset your password") == reranker._tokens("Reset your password")  # kept ids
+    assert "password" in reranker._words
+
+
 def test_table_is_mapped_from_the_wheel_and_reads_as_loaded(reranker: SemanticReranker, tmp_path: Path) -> None:
     """Mapped, the table's pages are shared by every worker process (16 MB each when loaded);
     its values are the ones safetensors reads. A file of another layout is loaded instead."""
