@@ -129,12 +129,6 @@ def main() -> None:
     synonyms = load_synonyms(Path(args.synonyms)) if args.synonyms else None
     articles = load_library([corpus / "articles"]).searchable()
     work = Path(tempfile.mkdtemp(prefix="ss-quality-"))
-    t0 = time.perf_counter()
-    SearchIndex(work / "index", synonyms=synonyms).rebuild(articles)
-    print(f"{len(articles)} articles indexed in {time.perf_counter() - t0:.1f} s; {len(clean)} queries, "
-          f"{args.folds} folds by thread; typo seed {args.seed}; synonyms: {args.synonyms or 'none'}")  # fmt: skip
-    print("typo examples: " + " | ".join(q for q, _ in typo[:3]))
-
     semantic = None
     if args.semantic:
         from selfservice.search import SemanticReranker
@@ -143,6 +137,12 @@ def main() -> None:
         semantic = SemanticReranker()
         print(f"SemanticReranker loaded in {time.perf_counter() - t0:.2f} s (depth {semantic.depth}, "
               f"weight {semantic.weight})")  # fmt: skip
+    t0 = time.perf_counter()
+    # with --semantic the index holds the re-ranker's title vectors too (keyword search ignores them)
+    SearchIndex(work / "index", synonyms=synonyms, reranker=semantic).rebuild(articles)
+    print(f"{len(articles)} articles indexed in {time.perf_counter() - t0:.1f} s; {len(clean)} queries, "
+          f"{args.folds} folds by thread; typo seed {args.seed}; synonyms: {args.synonyms or 'none'}")  # fmt: skip
+    print("typo examples: " + " | ".join(q for q, _ in typo[:3]))
 
     def rank(weights: Weights, queries: Sequence[Query], reranker: object = None) -> dict[str, list[str]]:
         # a generous time limit: on a busy machine a cut-short query would make figures vary

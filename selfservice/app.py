@@ -102,6 +102,15 @@ def _open_now_memo(hours: Any, clock: Any, locale: str) -> Any:
     return open_now
 
 
+def _reranker(settings: Settings) -> Any:
+    """The search re-ranker the settings ask for: ``"semantic"`` names the extra's own."""
+    if settings.search_reranker == "semantic":
+        from .search import SemanticReranker
+
+        return SemanticReranker()
+    return settings.search_reranker
+
+
 def create_portal(settings: Settings | None = None, /, **overrides: Any) -> Portal:
     """Build the help-centre ASGI app. Mount it anywhere: ``Mount("/help", app=portal)``.
 
@@ -125,7 +134,7 @@ def create_portal(settings: Settings | None = None, /, **overrides: Any) -> Port
         time_limit=settings.search_time_limit,
         max_terms=settings.max_query_terms,
         max_length=settings.max_query_length,
-        reranker=settings.search_reranker,
+        reranker=_reranker(settings),
     )
     index.sync(library.indexable())
     assets = StaticAssets(theme, settings.theme_variables, max_age=settings.static_max_age)

@@ -47,6 +47,8 @@ def _settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
             fields[name] = value
     if getattr(args, "templates", None):
         fields["template_dirs"] = [str(Path(p).resolve()) for p in args.templates]
+    if getattr(args, "semantic", False):
+        fields["search_reranker"] = "semantic"
     url = getattr(args, "database_url", None) or os.environ.get("SELFSERVICE_DATABASE_URL")
     if url:
         fields["database_url"] = url
@@ -124,6 +126,15 @@ def _index(args: argparse.Namespace) -> int:
         if not Path(d).is_dir():
             _fail(f"{d} is not a folder")
     index_dir = Path(args.index_dir) if args.index_dir else Path(args.data_dir) / "index"
+    reranker = None
+    if args.semantic:  # its title vectors are written with the index (docs/search.md)
+        from .errors import SearchError
+        from .search import SemanticReranker
+
+        try:
+            reranker = SemanticReranker()
+        except SearchError as e:
+            _fail(str(e))
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         transient=False,
@@ -137,7 +148,7 @@ def _index(args: argparse.Namespace) -> int:
         def step(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        index = SearchIndex(index_dir)
+        index = SearchIndex(index_dir, reranker=reranker)
         try:
             index.rebuild(docs, progress=step)
         finally:
@@ -292,6 +303,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--base-url")
     p.add_argument("--locale")
     p.add_argument("--templates", action="append", metavar="DIR", help="host template folder (repeatable)")
+    p.add_argument("--semantic", action="store_true",
+                   help="re-rank search results by meaning (needs the selfservice[semantic] extra)")  # fmt: skip
     p.add_argument("--database-url", help="SQLAlchemy URL of the store (default: $SELFSERVICE_DATABASE_URL, else "
                                           "the SQLite file in --data-dir); a server database must be at the newest "
                                           "schema: run `selfservice db upgrade` first")
@@ -305,6 +318,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="build the search index")
     p.add_argument("dirs", nargs="+", metavar="DIR")
     p.add_argument("--index-dir")
+    p.add_argument("--semantic", action="store_true",
+                   help="write the semantic re-ranker's title vectors too (for `serve --semantic`)")  # fmt: skip
     common(p)
     p.set_defaults(func=_index)
 

@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 from .errors import SettingsError
@@ -85,7 +85,7 @@ class Settings:
     search_time_limit: float = 0.4
     max_query_terms: int = 32
     max_query_length: int = 512
-    search_reranker: Reranker | None = None
+    search_reranker: Reranker | Literal["semantic"] | None = None
     html_max_age: int = 60
     static_max_age: int = 31_536_000
     max_body_bytes: int = 1_048_576
@@ -321,7 +321,15 @@ class Settings:
             address = parseaddr(value)[1] if isinstance(value, str) and "\n" not in value and "\r" not in value else ""
             if not _ADDRESS_RE.match(address):
                 raise SettingsError(name, f"{value!r} is not an email address such as 'Help <help@example.com>'")
-        if self.search_reranker is not None:
+        if self.search_reranker == "semantic":  # by name, as the CLI's --semantic and JSON settings give it
+            from .errors import SearchError
+            from .search.semantic import model_files
+
+            try:
+                model_files()
+            except SearchError as e:
+                raise SettingsError("search_reranker", str(e)) from None
+        elif self.search_reranker is not None:
             r = self.search_reranker
             if not callable(getattr(r, "similarities", None)):
                 raise SettingsError("search_reranker", f"{r!r} has no similarities(query, titles) method; "

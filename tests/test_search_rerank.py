@@ -185,3 +185,76 @@ def test_settings_reject_a_bad_reranker(bad: object) -> None:
 
 def test_settings_accept_a_reranker() -> None:
     Settings(secret_key="x" * 32, search_reranker=Overlap()).validate()
+
+
+class Stored(Prefer):
+    """A :class:`TitleVectors` re-ranker: its "vector" is the title's words, written at
+    indexing time, and it prefers titles holding "card"; it records what it is asked for,
+    and fails on titles holding ``broken``."""
+
+    model = "words/1"
+
+    def __init__(self, weight: float = 5.0, broken: str = "\0") -> None:
+        super().__init__("card", weight=weight)
+        self.written: list[str] = []
+        self.given: list[list[bytes]] = []
+        self.broken = broken
+
+    def title_vector(self, title: str) -> bytes:
+        if self.broken in title:
+            raise RuntimeError("cannot embed this one")
+        self.written.append(title)
+        return b"w1:" + title.lower().encode()
+
+    def similarities_with(self, query: str, titles: Sequence[str], vectors: Sequence[bytes]) -> Sequence[float]:
+        self.given.append(list(vectors))
+        words = [v[3:].decode().split() if v.startswith(b"w1:") else t.lower().split() for t, v in zip(titles, vectors)]
+        return [float(self.word in w) for w in words]
+
+
+def test_title_vectors_are_written_when_indexed_and_handed_back(tmp_path: Path) -> None:
+    from selfservice.search.rerank import TitleVectors
+
+    r = Stored()
+    assert isinstance(r, TitleVectors) and not isinstance(Overlap(), TitleVectors)
+    ix = SearchIndex(tmp_path / "ix", reranker=r)
+    ix.rebuild(ARTICLES)
+    assert sorted(r.written) == sorted(a.title for a in ARTICLES)
+    assert [h.slug for h in ix.search("refund").hits] == ["card", "returns"]
+    assert r.calls == []  # similarities() was not needed: every candidate had its bytes
+    assert r.given == [[b"w1:refunds", b"w1:money back on your card"]]
+    ix.update(art("gift", "Gift cards", "A refund on a gift card goes back to the card."))
+    assert r.written[-1] == "Gift cards"
+    ix.search("refund gift")
+    assert b"w1:gift cards" in r.given[-1]
+    # a handle without the re-ranker on the same index: keyword order, vectors ignored
+    plain = SearchIndex(tmp_path / "ix")
+    assert [h.slug for h in plain.search("refund").hits][:2] == ["returns", "card"]
+    for handle in (plain, ix):
+        handle.close()
+
+
+def test_turning_title_vectors_on_reindexes_and_a_failing_one_is_retried(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    plain = SearchIndex(tmp_path / "ix")
+    assert plain.sync(ARTICLES).added == len(ARTICLES)
+    assert plain.sync(ARTICLES).unchanged == len(ARTICLES)
+    # with the re-ranker every article is indexed again, now with its vector
+    flaky = Stored(broken="Money")
+    ix = SearchIndex(tmp_path / "ix", reranker=flaky)
+    with caplog.at_level(logging.ERROR, logger="selfservice.search.index"):
+        assert ix.sync(ARTICLES).updated == len(ARTICLES)
+    assert "could not work out a title vector" in caplog.text
+    assert [h.slug for h in ix.search("refund").hits] == ["card", "returns"]  # re-ranked all the same
+    assert flaky.given[-1] == [b"w1:refunds", b""]  # the one that failed has no bytes
+    # it was stamped without the model, so the next sync (with a working re-ranker) retries it
+    fixed = Stored()
+    again = SearchIndex(tmp_path / "ix", reranker=fixed)
+    assert again.sync(ARTICLES).updated == 1 and fixed.written == ["Money back on your card"]
+    again.search("refund")
+    assert fixed.given[-1] == [b"w1:refunds", b"w1:money back on your card"]
+    # a handle without the re-ranker indexes them once more, without vectors
+    assert plain.sync(ARTICLES).updated == len(ARTICLES)
+    for handle in (plain, ix, again):
+        handle.close()

@@ -161,6 +161,44 @@ def test_reranks_search_results(tmp_path: Path, reranker: SemanticReranker) -> N
     semantic.close()
 
 
+def test_title_vectors_from_the_index_score_as_embedded_titles(tmp_path: Path, reranker: SemanticReranker) -> None:
+    """An index built with the re-ranker holds each title's vector; searches read them
+    instead of embedding titles, and score exactly as from an index without them."""
+    import numpy as np
+
+    root = Path(__file__).resolve().parent.parent
+    from selfservice.content import load_library
+
+    articles = load_library([root / "kb_articles"]).searchable()
+    queries = ["I forgot my login", "money back", "where is my parcel", "talk to a person", "pasword resett"]
+    with_vectors = SearchIndex(tmp_path / "with", reranker=SemanticReranker())
+    with_vectors.rebuild(articles)
+    reading = SemanticReranker()
+    searched = SearchIndex(tmp_path / "with", reranker=reading)
+    plain = SearchIndex(tmp_path / "without")
+    plain.rebuild(articles)
+    embedding = SemanticReranker()
+    fallback = SearchIndex(tmp_path / "without", reranker=embedding)
+    for q in queries:
+        a, b = searched.search(q).hits, fallback.search(q).hits
+        assert [h.slug for h in a] == [h.slug for h in b] and [h.score for h in a] == pytest.approx([h.score for h in b])
+    assert not reading._titles and len(embedding._titles) > 10  # read from the index, not embedded
+    # the bytes: a tag naming the model, then the float16 vector embed() gives
+    title = articles[0].title
+    raw = reranker.title_vector(title)
+    assert len(raw) == 4 + 512 and raw[:4] == reranker._tag
+    assert np.frombuffer(raw[4:], dtype="<f2") == pytest.approx(reranker.embed([title])[0], abs=1e-3)
+    # bytes missing or from another model are embedded instead, wherever they are
+    titles = [a.title for a in articles[:4]]
+    other = b"\0\0\0\0" + raw[4:]
+    vectors = [reranker.title_vector(titles[0]), b"", other, reranker.title_vector(titles[3])]
+    want = reranker.similarities("reset my password", titles)
+    assert reranker.similarities_with("reset my password", titles, vectors) == pytest.approx(want, abs=1e-6)
+    assert reranker.similarities_with("reset my password", titles, [b""] * 4) == pytest.approx(want, abs=1e-6)
+    for ix in (with_vectors, searched, plain, fallback):
+        ix.close()
+
+
 def test_prepare_embeds_new_titles_once_and_changes_nothing() -> None:
     fresh = SemanticReranker()
     titles = ["How do I strikethrough text in Gmail?", "How do I delete my Facebook account?", ""]
@@ -184,3 +222,37 @@ def test_missing_extra_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "wordllama" else real(name, *a))
     with pytest.raises(SearchError, match=r"selfservice\[semantic\]"):
         SemanticReranker()
+
+
+def test_semantic_by_name_in_settings_and_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    """``search_reranker="semantic"`` (what ``serve --semantic`` and JSON settings give) makes
+    the portal's own SemanticReranker; ``index --semantic`` writes its title vectors. Without
+    the extra both say how to install it."""
+    import importlib.util
+
+    from selfservice import Settings, SettingsError, create_portal
+    from selfservice.cli import _parser, _settings_from_args, main
+    from selfservice.settings import demo_content_dir
+
+    portal = create_portal(Settings(content_dirs=[demo_content_dir()], secret_key="s" * 32, data_dir=tmp_path / "data",
+                                    search_reranker="semantic"))  # fmt: skip
+    index = portal.ss.index
+    assert isinstance(index.reranker, SemanticReranker)
+    hits = index.search("I forgot my login").hits
+    assert hits and not index.reranker._titles  # titles' vectors came from the index synced at start-up
+    args = _parser().parse_args(["serve", "--semantic", "--data-dir", str(tmp_path / "d")])
+    assert _settings_from_args(args).search_reranker == "semantic"
+    assert main(["index", str(demo_content_dir()), "--index-dir", str(tmp_path / "ix"), "--semantic"]) == 0
+    reading = SemanticReranker()
+    ix = SearchIndex(tmp_path / "ix", reranker=reading)
+    assert ix.search("money back").hits and not reading._titles
+    ix.close()
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "wordllama" else real(name, *a))
+    with pytest.raises(SettingsError, match=r"search_reranker.*selfservice\[semantic\]"):
+        Settings(secret_key="s" * 32, search_reranker="semantic").validate()
+    with pytest.raises(SystemExit) as exit_:
+        main(["index", str(demo_content_dir()), "--index-dir", str(tmp_path / "ix2"), "--semantic"])
+    assert exit_.value.code == 2 and "selfservice[semantic]" in capsys.readouterr().err

@@ -48,7 +48,7 @@ from .answers import MARGIN, Answer, best_passage
 from .facets import FACET_FIELDS
 from .query import Plan, PlanBuilder, normalize_synonyms
 from .ranking import OutOfTime, Ranked, Weights
-from .rerank import Reranker, blend
+from .rerank import Reranker, TitleVectors, blend
 from .results import FacetCount, Facets, SearchHit, SearchResults, SyncStats
 from .schema import (
     SCHEMA_VERSION, Analyzers, Shown, body_text, build_schema, doc_key, document, resolve_language, stamp,
@@ -96,6 +96,9 @@ class SearchIndex:
     ) -> None:
         self.path = Path(path)
         self.reranker = reranker
+        # A re-ranker whose title vectors are worked out when articles are indexed (rerank.py).
+        self._vectors = reranker if isinstance(reranker, TitleVectors) else None
+        self._model = self._vectors.model if self._vectors is not None else ""
         self.language = resolve_language(language)
         self.time_limit = time_limit
         self.max_terms = max_terms
@@ -237,7 +240,7 @@ class SearchIndex:
         finally:
             gen.checkin(searcher)
         add = [a for s, a in wanted.items() if s not in indexed]
-        change = [a for s, a in wanted.items() if s in indexed and indexed[s] != stamp(a)]
+        change = [a for s, a in wanted.items() if s in indexed and indexed[s] != stamp(a, self._model)]
         remove = [s for s in indexed if s not in wanted]
         return add, change, remove
 
@@ -466,18 +469,24 @@ class SearchIndex:
     ) -> list[tuple[int, float]]:
         """``top`` re-ordered by :func:`.rerank.blend`; in keyword order if the re-ranker fails.
 
-        The re-ranker sees the titles of this search's candidates only. (Handing it every
-        title of a new index version on a thread of its own, as an earlier version did, cost
-        each search more than it saved: at 30k articles that thread's two seconds of
+        The re-ranker sees the titles of this search's candidates only, and, for a
+        :class:`~.rerank.TitleVectors` one, their vectors as written at indexing time. (Handing
+        it every title of a new index version on a thread of its own, as an earlier version
+        did, cost each search more than it saved: at 30k articles that thread's two seconds of
         embedding competed with the searches for the interpreter, and p99 went from 18 to
-        27-46 ms, while a search embeds its own ≤ 30 new titles in well under a millisecond.)
+        27-46 ms.)
         """
         labels = gen.labels(searcher.reader())
         head = top[: reranker.depth]
         titles = [labels[d] for d, _ in head]
         groups = gen.ranker.groups(searcher.reader())
+        vectors = None
+        if self._vectors is not None:  # the candidates' title vectors, written when they were indexed
+            column = gen.column(searcher, "vector")
+            vectors = [column[d] for d, _ in head]
         try:
-            return blend(reranker, text, top, titles, [groups[d] for d, _ in head], gen.ranker.weights.same_title)
+            return blend(reranker, text, top, titles, [groups[d] for d, _ in head], gen.ranker.weights.same_title,
+                         vectors)  # fmt: skip
         except Exception:  # a broken re-ranker must not break search
             log.exception("the search re-ranker failed; results are in keyword order")
             return top
@@ -546,7 +555,15 @@ class SearchIndex:
             writer.delete_by_term("key", key)
 
     def _document(self, article: Article) -> dict[str, object]:
-        return document(article, self._analyzers(article.locale))
+        analyzer = self._analyzers(article.locale)
+        if self._vectors is None:
+            return document(article, analyzer)
+        try:
+            vector = self._vectors.title_vector(article.title)
+        except Exception:  # a broken re-ranker must not stop indexing: stamped without it, retried by sync
+            log.exception("the search re-ranker could not work out a title vector; indexed without one")
+            return document(article, analyzer)
+        return document(article, analyzer, self._model, vector)
 
     def _snippeter(self, language: str) -> Snippeter:
         found = self._snippeters.get(language)

@@ -17,6 +17,12 @@ the first five results then hold more different answers.
 The portal ships one re-ranker, :class:`~.semantic.SemanticReranker` (the ``semantic``
 extra); any object with ``depth``, ``weight`` and ``similarities`` will do. It only ever sees
 the titles of a search's candidates, and may keep what it works out about them.
+
+A re-ranker that also has :class:`TitleVectors`' two methods gets its work done ahead: the
+index asks it for each article's title vector when it indexes the article and keeps the
+bytes in a column, and a search hands the candidates' bytes back with their titles, so no
+search works out a title's vector. The bytes are the re-ranker's own business (the index
+only stores them); ``model`` names them, and changing it re-indexes the articles.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Reranker", "blend"]
+__all__ = ["Reranker", "TitleVectors", "blend"]
 
 
 @runtime_checkable
@@ -41,6 +47,23 @@ class Reranker(Protocol):
         ...
 
 
+@runtime_checkable
+class TitleVectors(Protocol):
+    """What a :class:`Reranker` may add to have its title vectors worked out at indexing time."""
+
+    #: Names the model (and its version) whose vectors :meth:`title_vector` writes.
+    model: str
+
+    def title_vector(self, title: str) -> bytes:
+        """The title's vector, as bytes to keep in the index (called when an article is indexed)."""
+        ...
+
+    def similarities_with(self, query: str, titles: Sequence[str], vectors: Sequence[bytes]) -> Sequence[float]:
+        """As :meth:`Reranker.similarities`, given each title's bytes from :meth:`title_vector`
+        too: ``b""`` where the index has none, or bytes another model wrote."""
+        ...
+
+
 def blend(
     reranker: Reranker,
     query: str,
@@ -48,11 +71,13 @@ def blend(
     titles: Sequence[str],
     groups: Sequence[Hashable] | None = None,
     same_title: float = 1.0,
+    vectors: Sequence[bytes] | None = None,
 ) -> list[tuple[int, float]]:
     """``top`` (document, score), best first, with its first ``depth`` re-ordered by the blend.
 
     ``titles`` holds the title of each of the first ``depth`` documents of ``top``, ``groups``
-    a key per title (:func:`~.schema.title_group`) for the ``same_title`` spreading.
+    a key per title (:func:`~.schema.title_group`) for the ``same_title`` spreading, and
+    ``vectors`` their stored title vectors for a :class:`TitleVectors` re-ranker.
     """
     n = min(reranker.depth, len(top))
     if n < 2:
@@ -61,7 +86,10 @@ def blend(
     best = max(score for _, score in head)
     if best <= 0:
         return list(top)
-    sims = reranker.similarities(query, list(titles[:n]))
+    if vectors is not None and isinstance(reranker, TitleVectors):
+        sims = reranker.similarities_with(query, list(titles[:n]), list(vectors[:n]))
+    else:
+        sims = reranker.similarities(query, list(titles[:n]))
     scale = reranker.weight * best
     blended = [(d, s + scale * float(sim), i) for i, ((d, s), sim) in enumerate(zip(head, sims))]
     blended.sort(key=lambda item: item[1], reverse=True)  # stable: ties keep the keyword order

@@ -61,7 +61,7 @@ __all__ = [
 ]
 
 #: Bump when the schema or the analysis changes: older indexes are then rebuilt by ``sync``.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 #: The scored text fields, each searched for every query word.
 SEARCH_FIELDS = ("title", "keywords", "headings", "summary", "body")
 #: Fields with positions, where phrases are looked for (``passage`` is the body's).
@@ -146,6 +146,7 @@ def build_schema() -> fields.Schema:
         group=fields.COLUMN(NumericColumn("Q")),  # title_group(): results with one title are spread out
         label=fields.COLUMN(VarBytesColumn()),  # the title as UTF-8, read in bulk for suggestions
         text=fields.COLUMN(VarBytesColumn()),  # the body for snippets and answers, compressed: read per hit
+        vector=fields.COLUMN(VarBytesColumn()),  # the re-ranker's title vector (rerank.TitleVectors), or b""
         title=fields.TEXT(analyzer=split, phrase=True),
         keywords=fields.TEXT(analyzer=split, phrase=True),
         headings=fields.TEXT(analyzer=split, phrase=True),
@@ -175,15 +176,18 @@ def body_text(packed: bytes) -> str:
     return zlib.decompress(packed).decode("utf-8", "surrogatepass") if packed else ""
 
 
-def stamp(article: Article) -> bytes:
+def stamp(article: Article, model: str = "") -> bytes:
     """A digest of everything indexed from ``article``: ``sync`` re-indexes it when this changes.
 
     A content hash rather than ``mtime_ns``: a re-render (new markup version) or an article built
     in memory changes what is indexed without touching a file. The body counts through its
-    ``body_key`` (a digest of it), so checking every article at start reads no body.
+    ``body_key`` (a digest of it), so checking every article at start reads no body. ``model``
+    names the title vectors written with it (``TitleVectors.model``, "" for none): turning a
+    re-ranker on or changing it re-indexes the articles, which then get its vectors.
     """
     h = hashlib.blake2b(digest_size=16)
     h.update(str(SCHEMA_VERSION).encode())
+    h.update(model.encode("utf-8", "surrogatepass") + b"\x1d")
     for part in (
         article.slug, article.title, article.summary, article.category, article.locale, article.manual or "",
         "t" if article.translation else "o",
@@ -205,8 +209,9 @@ def doc_key(article: Article) -> str:
     return f"{article.slug}.{article.locale}" if article.translation else article.slug
 
 
-def document(article: Article, analyzer: Analyzer) -> dict[str, Any]:
-    """The whoosh document for ``article``, analyzed by ``analyzer`` (its language's)."""
+def document(article: Article, analyzer: Analyzer, model: str = "", vector: bytes = b"") -> dict[str, Any]:
+    """The whoosh document for ``article``, analyzed by ``analyzer`` (its language's), with
+    ``vector``, its title's vector from the re-ranker that ``model`` names (see :func:`stamp`)."""
     headings = "\n".join(h.text for h in article.toc)
     keywords = "\n".join(article.keywords)
     body_terms = analyzer.terms(article.body_text)
@@ -217,7 +222,7 @@ def document(article: Article, analyzer: Analyzer) -> dict[str, Any]:
         "slug": article.slug,
         "lang": analyzer.language,
         "original": "0" if article.translation else "1",
-        "stamp": stamp(article),
+        "stamp": stamp(article, model),
         "group": title_group(article.title),
         "title": analyzer.terms(article.title),
         "keywords": analyzer.terms(keywords),
@@ -231,6 +236,7 @@ def document(article: Article, analyzer: Analyzer) -> dict[str, Any]:
         "locale": article.locale,
         "label": article.title.encode("utf-8", "surrogatepass"),
         "text": zlib.compress(text, 6) if text else b"",
+        "vector": vector,
         "shown": (article.title, article.summary, article.category, tuple((h.id, h.text) for h in article.toc),
                   analyzer.language),
     }

@@ -22,6 +22,7 @@ cross-validation on the StackFAQ dev queries (``benchmarks/search_quality.py --s
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import threading
@@ -82,11 +83,16 @@ class SemanticReranker:
     search thread. Raises :class:`~selfservice.errors.SearchError` when the extra is missing.
     """
 
+    #: Names the vectors :meth:`title_vector` writes (:class:`~.rerank.TitleVectors`).
+    model = f"wordllama/{_MODEL}_{_DIM}/float16"
+
     def __init__(self, *, depth: int = 30, weight: float = 4.0) -> None:
         if depth < 1 or weight < 0:
             raise ValueError("depth must be at least 1 and weight not negative")
         self.depth = depth
         self.weight = weight
+        # A title vector's bytes: this tag, then the float16 vector, little-endian.
+        self._tag = hashlib.blake2b(self.model.encode(), digest_size=4).digest()
         weights, tokenizer = model_files()
         try:
             import numpy as np
@@ -196,6 +202,39 @@ class SemanticReranker:
             self._titles.update(fresh)
             while len(self._titles) > _TITLES:
                 self._titles.popitem(last=False)
+
+    def title_vector(self, title: str) -> bytes:
+        """The title's unit vector as the index keeps it: a 4-byte tag naming :attr:`model`,
+        then 256 float16 values (the precision of the model's table, and of the vectors
+        :meth:`similarities` keeps)."""
+        return self._tag + self.embed([title])[0].astype("<f2").tobytes()
+
+    def similarities_with(self, query: str, titles: Sequence[str], vectors: Sequence[bytes]) -> Sequence[float]:
+        """:meth:`similarities`, reading the title vectors the index wrote (:meth:`title_vector`).
+
+        A search then embeds its query only: the candidates' vectors are joined and read as
+        one array. A title whose bytes are missing or another model's is embedded as
+        :meth:`similarities` does; the scores are the same either way.
+        """
+        if not titles:
+            return []
+        np = self._np
+        tag, size = self._tag, 4 + 2 * self._table.shape[1]
+        stored = [i for i, v in enumerate(vectors) if len(v) == size and v[:4] == tag]
+        if len(stored) < len(titles):
+            if not stored:
+                return self.similarities(query, titles)
+            scores = [0.0] * len(titles)
+            rest = sorted(set(range(len(titles))) - set(stored))
+            for i, score in zip(rest, self.similarities(query, [titles[i] for i in rest])):
+                scores[i] = score
+            for i, score in zip(stored, self.similarities_with(query, [titles[i] for i in stored],
+                                                               [vectors[i] for i in stored])):  # fmt: skip
+                scores[i] = score
+            return scores
+        joined = b"".join([v[4:] for v in vectors])
+        matrix = np.frombuffer(joined, dtype="<f2").reshape(len(titles), -1).astype(np.float32)
+        return [float(s) for s in matrix @ self.embed([query])[0]]
 
     def similarities(self, query: str, titles: Sequence[str]) -> Sequence[float]:
         """Cosine similarity of ``query`` to each title."""
