@@ -749,6 +749,22 @@ def test_articles_sharing_a_title_are_spread_out(tmp_path: Path) -> None:
     assert sorted(slugs(plain.search("export mail"))[:3]) == ["answer-0", "answer-1", "answer-2"]
 
 
+def test_spreading_looks_as_far_down_as_a_crowded_title_needs(tmp_path: Path) -> None:
+    """A question with 40 answers sharing its title fills the best 40 raw scores; spread out,
+    only its first stays above the other question's answer, which must then come second
+    (a fixed window of the best k + 20 never saw it), however many results are asked for."""
+    same = [art(f"answer-{i:02}", "Export your mail", f"Export mail. {'Export. ' * (3 + i % 3)}") for i in range(40)]
+    other = art("other", "Mail backups", "Export mail to a backup file. Export export.")
+    ix = SearchIndex(tmp_path / "ix")
+    ix.rebuild([*same, other])
+    raw = slugs(SearchIndex(tmp_path / "ix", weights=Weights(same_title=1.0)).search("export mail", limit=50))
+    assert raw.index("other") == 40  # below every answer before spreading
+    for limit in (2, 10, 30):
+        found = slugs(ix.search("export mail", limit=limit))
+        assert found[0].startswith("answer-") and found[1] == "other", (limit, found)
+    ix.close()
+
+
 def test_title_coverage_favours_titles_naming_the_query(tmp_path: Path) -> None:
     ix = SearchIndex(tmp_path / "ix")
     ix.rebuild([

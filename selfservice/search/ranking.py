@@ -409,11 +409,38 @@ class Ranker:
         c = w.coordination if n > 1 else 0.0
         t = w.title_coverage
         raw = total[docs]
-        if c:
+        pool = k + _SPREAD_EXTRA
+        while True:
+            top, bound = self._rescore(reader, clauses, matched, hit, docs, total, raw, k, pool, c, t)
+            # Matches not rescored name no query word in a title: their final score is at most
+            # their raw score, at most ``bound``. If one could beat the k-th (spreading lowers
+            # scores), look wider.
+            if bound is None or (len(top) == k and top[-1][1] > bound):
+                return top
+            pool *= 4
+
+    def _rescore(
+        self, reader: IndexReader, clauses: list[ClausePlan], matched: NDArray[np.int32], hit: Mask,
+        docs: NDArray[np.intp], total: Scores, raw: Scores, k: int, pool: int, c: float, t: float,
+    ) -> tuple[list[tuple[int, float]], float | None]:
+        """The spread top ``k`` of the candidates (the best ``pool`` raw scores, or with
+        coordination those above its threshold, plus every match naming a query word in a
+        title), and the highest raw score a match left out can have (None: none left out)."""
+        w = self.weights
+        n = len(clauses)
+        bound: float | None = None
+        if c and pool == k + _SPREAD_EXTRA:
             kth = np.partition(raw, len(raw) - k)[len(raw) - k] if len(raw) > k else raw.min()
-            candidates = docs[raw >= kth * (1.0 - c + c / n) / (1.0 + t)]
+            floor = kth * (1.0 - c + c / n) / (1.0 + t)
+            inside = raw >= floor
+            candidates = docs[inside]
+            if len(candidates) < len(docs):
+                bound = float(floor)
         else:
-            candidates = np.sort(docs[_best_indexes(raw, k + _SPREAD_EXTRA)])  # ascending, as docs
+            pick = _best_indexes(raw, pool)
+            candidates = np.sort(docs[pick])  # ascending, as docs
+            if len(pick) < len(docs):
+                bound = float(raw[pick].min())
         final = total[candidates]
         if t:
             titles = [self.clause_titles(reader, clause) for clause in clauses]
@@ -435,28 +462,37 @@ class Ranker:
                 final = total[candidates] * (1.0 + (t / total_idf) * covered[candidates])
         if c:
             final = final * (1.0 - c + c * matched[candidates] / n)
-        return self._spread(reader, candidates, final, k)
+        return self._spread(reader, candidates, final, k), bound
 
     def _spread(self, reader: IndexReader, docs: NDArray[np.intp], scores: Scores, k: int) -> list[tuple[int, float]]:
         """The best ``k`` of ``docs`` by ``scores``, with articles sharing a title lowered
-        (``Weights.same_title``).
+        (``Weights.same_title``: the second of a title × same_title, the third × its square…).
 
-        Only the best k + :data:`_SPREAD_EXTRA` are looked at: a document further down would
-        need several lowered ones above it to get in.
+        Exact, and usually cheap: the best k + :data:`_SPREAD_EXTRA` are spread first, in
+        order; lowering only ever lowers, so once the k-th spread score beats every score not
+        looked at, nothing further down can get in. Otherwise (a title with many articles
+        at the top: FAQ threads with a dozen answers) four times as many are looked at, and so
+        on: a fixed window let such a title's lowered copies keep better articles out.
         """
-        best = _best_indexes(scores, k + (_SPREAD_EXTRA if self.weights.same_title < 1.0 else 0))
-        order = sorted(zip(docs[best].tolist(), scores[best].tolist()), key=_best, reverse=True)
-        if self.weights.same_title >= 1.0 or len(order) < 2:
-            return order
-        groups = self.groups(reader)
-        seen: dict[int, int] = {}
-        spread = []
-        for d, s in order:
-            g = groups[d]
-            count = seen.get(g, 0)
-            seen[g] = count + 1
-            spread.append((d, s * self.weights.same_title**count))
-        return heapq.nlargest(k, spread, key=_best)
+        same = self.weights.same_title
+        n = k if same >= 1.0 else k + _SPREAD_EXTRA
+        groups = self.groups(reader) if same < 1.0 else None
+        while True:
+            best = _best_indexes(scores, n)
+            order = sorted(zip(docs[best].tolist(), scores[best].tolist()), key=_best, reverse=True)
+            if groups is None or len(order) < 2:
+                return order[:k]
+            seen: dict[int, int] = {}
+            spread = []
+            for d, s in order:
+                g = groups[d]
+                count = seen.get(g, 0)
+                seen[g] = count + 1
+                spread.append((d, s * same**count))
+            top = heapq.nlargest(k, spread, key=_best)
+            if len(order) == len(scores) or (len(top) == k and top[-1][1] > order[-1][1]):
+                return top
+            n *= 4
 
 
 def _best(item: tuple[int, float]) -> tuple[float, int]:
